@@ -1,0 +1,1 @@
+"""Matching engine: plain data in, scores out (no database, no HTTP)."""

@@ -1,0 +1,67 @@
+"""Storage: SQLModel tables (one family per entity), settings, database and migrations.
+
+Importing this package registers every table on `SQLModel.metadata` (Alembic relies on it).
+"""
+
+from models.call import Call, CallCreate, CallPublic, CallsPublic, CallStatus
+from models.embedding import EmbeddingCache
+from models.network import Membership, MembershipPublic, Network, NetworkPublic
+from models.organisation import (
+    Organisation,
+    OrganisationCreate,
+    OrganisationPublic,
+    OrganisationsPublic,
+    OrganisationUpdate,
+    OrgType,
+)
+from models.person import PeoplePublic, Person, PersonCreate, PersonPublic, Visibility
+from models.project import (
+    ParticipantPublic,
+    ParticipantRole,
+    Project,
+    ProjectCreate,
+    ProjectParticipant,
+    ProjectPublic,
+    ProjectsPublic,
+)
+from models.provenance import Provenance
+from models.reference import Country, IncomeGroup
+from models.user import ApiKey, Role, User, UserPublic
+
+__all__ = [
+    "ApiKey",
+    "Call",
+    "CallCreate",
+    "CallPublic",
+    "CallStatus",
+    "CallsPublic",
+    "Country",
+    "EmbeddingCache",
+    "IncomeGroup",
+    "Membership",
+    "MembershipPublic",
+    "Network",
+    "NetworkPublic",
+    "OrgType",
+    "Organisation",
+    "OrganisationCreate",
+    "OrganisationPublic",
+    "OrganisationUpdate",
+    "OrganisationsPublic",
+    "ParticipantPublic",
+    "ParticipantRole",
+    "PeoplePublic",
+    "Person",
+    "PersonCreate",
+    "PersonPublic",
+    "Project",
+    "ProjectCreate",
+    "ProjectParticipant",
+    "ProjectPublic",
+    "ProjectsPublic",
+    "Provenance",
+    "Role",
+    "User",
+    "UserPublic",
+    "Visibility",
+]

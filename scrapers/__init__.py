@@ -1,0 +1,1 @@
+"""Importers: pure parsers over bytes (fetch -> parse) and idempotent storing into `models`."""
