@@ -1,0 +1,290 @@
+"""Storing parsed records, idempotently: each row is found again through its provenance record
+(source, entity type, external id) and rewritten only when its content hash changed.
+
+The caller owns the transaction: a failed import is rolled back whole by `session_scope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session, SQLModel, col, select
+
+from models.call import Call
+from models.common import utcnow
+from models.organisation import Organisation
+from models.project import Project, ProjectParticipant
+from models.provenance import Provenance
+from models.reference import income_flags
+from scrapers.records import CallRecord, OrganisationRecord, ProjectRecord
+
+Progress = Callable[[int], None]  # called with the number of records just handled
+CHUNK = 500
+
+
+class _Record(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def external_id(self) -> str: ...
+    def digest(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+@dataclass
+class StoreCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+@dataclass
+class Stored:
+    counts: StoreCounts
+    ids: dict[str, int]  # external id -> row id, for every record handed in
+    changed: set[int]  # row ids inserted or updated
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def provenance_of(session: Session, source: str, entity_type: str) -> dict[str, Provenance]:
+    rows = session.exec(
+        select(Provenance).where(Provenance.source == source, Provenance.entity_type == entity_type)
+    ).all()
+    return {row.external_id: row for row in rows}
+
+
+def _load(session: Session, model: type[Any], ids: list[int]) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for chunk in _chunks(ids):
+        for row in session.exec(select(model).where(col(model.id).in_(chunk))).all():
+            found[row.id] = row
+    return found
+
+
+def upsert(
+    session: Session,
+    records: Sequence[R],
+    *,
+    entity_type: str,
+    model: type[SQLModel],
+    fields: Callable[[R], dict[str, Any]],
+    progress: Progress | None = None,
+) -> Stored:
+    """Insert new records, update changed ones, leave unchanged ones alone; write provenance."""
+    counts, ids, changed = StoreCounts(), {}, set()
+    by_source: dict[str, dict[str, Provenance]] = {}
+    for chunk in _chunks(records):
+        fresh: list[tuple[R, Any]] = []
+        stale: list[tuple[R, Provenance]] = []
+        for record in chunk:
+            if record.source not in by_source:
+                by_source[record.source] = provenance_of(session, record.source, entity_type)
+            known = by_source[record.source]
+            prov = known.get(record.external_id)
+            if prov is None:
+                fresh.append((record, model(**fields(record))))
+            elif prov.content_hash != record.digest():
+                stale.append((record, prov))
+            else:
+                ids[record.external_id] = prov.entity_id
+                counts.unchanged += 1
+        _update(session, model, stale, fields)
+        session.add_all([row for _, row in fresh])
+        session.flush()
+        now = utcnow()
+        for record, row in fresh:
+            prov = Provenance(
+                entity_type=entity_type,
+                entity_id=row.id,
+                source=record.source,
+                external_id=record.external_id,
+                content_hash=record.digest(),
+                fetched_at=now,
+            )
+            session.add(prov)
+            by_source[record.source][record.external_id] = prov
+            ids[record.external_id] = row.id
+            changed.add(row.id)
+        for record, prov in stale:
+            ids[record.external_id] = prov.entity_id
+            changed.add(prov.entity_id)
+        counts.inserted += len(fresh)
+        counts.updated += len(stale)
+        if progress:
+            progress(len(chunk))
+    session.flush()
+    return Stored(counts, ids, changed)
+
+
+def _update(
+    session: Session,
+    model: type[SQLModel],
+    stale: list[tuple[R, Provenance]],
+    fields: Callable[[R], dict[str, Any]],
+) -> None:
+    rows = _load(session, model, [prov.entity_id for _, prov in stale])
+    now = utcnow()
+    for record, prov in stale:
+        row = rows[prov.entity_id]
+        for name, value in fields(record).items():
+            setattr(row, name, value)
+        if hasattr(row, "updated_at"):
+            row.updated_at = now
+        prov.content_hash = record.digest()
+        prov.fetched_at = now
+
+
+def organisation_fields(record: OrganisationRecord) -> dict[str, Any]:
+    hq_group, lmic_hq, works_in_lmic = income_flags(record.country, record.countries)
+    aliases = [record.short_name] if record.short_name and record.short_name != record.name else []
+    return {
+        "name": record.name,
+        "aliases": aliases,
+        "hq_country": record.country,
+        "city": record.city,
+        "org_type": record.org_type,
+        "sme": record.sme,
+        "website": record.website,
+        "description": record.description,
+        "languages": list(record.languages),
+        "countries": list(record.countries),
+        "themes": list(record.themes),
+        "hq_income_group": hq_group,
+        "lmic_hq": lmic_hq,
+        "works_in_lmic": works_in_lmic,
+    }
+
+
+def project_fields(record: ProjectRecord) -> dict[str, Any]:
+    return {
+        "title": record.title,
+        "description": record.description,
+        "keywords": list(record.keywords),
+        "themes": list(record.themes),
+        "countries": list(record.countries),
+        "year": record.year,
+        "start_date": record.start_date,
+        "end_date": record.end_date,
+        "budget": record.budget,
+        "currency": record.currency,
+        "funder": record.funder,
+        "programme": record.programme,
+        "source_url": record.source_url,
+        "funding_call_id": record.funding_call_id,
+        "funding_call_title": record.funding_call_title,
+        "funding_call_text": record.funding_call_text,
+    }
+
+
+def next_deadline(deadlines: Sequence[date], today: date | None = None) -> date | None:
+    """The earliest deadline not yet passed, else the last one (as of the import)."""
+    today = today or date.today()
+    upcoming = sorted(d for d in deadlines if d >= today)
+    return upcoming[0] if upcoming else max(deadlines, default=None)
+
+
+def call_fields(record: CallRecord) -> dict[str, Any]:
+    return {
+        "source": record.source,
+        "source_id": record.external_id,
+        "title": record.title,
+        "text": record.text,
+        "funder": record.funder,
+        "programme": record.programme,
+        "call_identifier": record.call_identifier,
+        "action_type": record.action_type,
+        "year": record.year,
+        "opening_date": record.opening_date,
+        "deadlines": [d.isoformat() for d in sorted(record.deadlines)],
+        "next_deadline": next_deadline(record.deadlines),
+        "budget_min": record.budget_min,
+        "budget_max": record.budget_max,
+        "currency": record.currency,
+        "conditions": record.conditions,
+        "status": record.status,
+        "url": record.url,
+        "keywords": list(record.keywords),
+    }
+
+
+def store_organisations(
+    session: Session, records: Sequence[OrganisationRecord], progress: Progress | None = None
+) -> Stored:
+    return upsert(
+        session,
+        records,
+        entity_type="organisation",
+        model=Organisation,
+        fields=organisation_fields,
+        progress=progress,
+    )
+
+
+def store_projects(
+    session: Session,
+    records: Sequence[ProjectRecord],
+    org_ids: dict[str, int],
+    progress: Progress | None = None,
+) -> Stored:
+    """Projects and their participants; `org_ids` maps participants' external ids to rows."""
+    stored = upsert(
+        session,
+        records,
+        entity_type="project",
+        model=Project,
+        fields=project_fields,
+        progress=progress,
+    )
+    _replace_participants(session, records, stored, org_ids)
+    return stored
+
+
+def _replace_participants(
+    session: Session, records: Sequence[ProjectRecord], stored: Stored, org_ids: dict[str, int]
+) -> None:
+    changed = sorted(stored.changed)
+    for chunk in _chunks(changed):
+        session.execute(
+            delete(ProjectParticipant).where(col(ProjectParticipant.project_id).in_(chunk))
+        )
+    rows = [
+        {
+            "project_id": stored.ids[record.external_id],
+            "organisation_id": org_ids[p.org_external_id],
+            "role": p.role,
+            "source_role": p.source_role,
+        }
+        for record in records
+        if stored.ids[record.external_id] in stored.changed
+        for p in record.participants
+    ]
+    for chunk in _chunks(rows, 2000):
+        session.execute(insert(ProjectParticipant), list(chunk))
+
+
+def store_calls(
+    session: Session, records: Sequence[CallRecord], progress: Progress | None = None
+) -> Stored:
+    return upsert(
+        session, records, entity_type="call", model=Call, fields=call_fields, progress=progress
+    )
+
+
+def known_external_ids(session: Session, source: str, entity_type: str) -> dict[str, int]:
+    return {
+        ext: prov.entity_id for ext, prov in provenance_of(session, source, entity_type).items()
+    }
