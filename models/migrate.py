@@ -43,3 +43,15 @@ def head_revision() -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+class SchemaNotReady(Exception):
+    """The database has no schema, or an older one than this code expects."""
+
+
+def require_current(engine: Engine) -> None:
+    if current_revision(engine) != head_revision():
+        url = engine.url.render_as_string(hide_password=True)
+        raise SchemaNotReady(
+            f"database at {url} has no schema or an old one: run `healthmatch db upgrade` first"
+        )

@@ -8,7 +8,7 @@ It writes, deterministically (same input -> byte-identical files):
 
 - `organisations.jsonl.gz`, `projects.jsonl.gz`: a health-focused slice of the CORDIS Horizon
   Europe evidence in `shared/benchmarks/cordis-he/` (benchmark format, see its README);
-- `calls.jsonl.gz`: the health-related topics of the Funding & Tenders open-calls collection,
+- `open-calls.jsonl.gz`: the health-related topics of the Funding & Tenders open-calls collection,
   as the original JSON objects, one per line, so that `parse_open_calls` reads them back;
 - `README.md`: what the folder holds, how it was selected and rebuilt, and the licence note.
 """
@@ -318,7 +318,7 @@ The same input always gives byte-identical files (gzip with mtime 0, fixed order
   (`id`, `name`, `short_name`, `country`, `type`, `sme`, `city`).
 - `projects.jsonl.gz`: {s.projects} projects
   (`id`, `title`, `text`, `keywords`, `year`, `call`, `participants`).
-- `calls.jsonl.gz`: {s.calls} open or forthcoming EU funding topics, the portal's original JSON
+- `open-calls.jsonl.gz`: {s.calls} open or forthcoming EU funding topics, the portal's original JSON
   objects, one a line; read them with `scrapers.eu_portal.parse_open_calls`, which repairs
   their text (the objects are kept as the collection has them, mojibake included).
 
@@ -377,8 +377,8 @@ def check_outputs(out: Path, expected_calls: int) -> None:
         participants = {p["org"] for p in project["participants"]}
         if not participants or not participants <= org_ids:
             raise SystemExit(f"project {project['id']}: participants outside the network")
-    if len(parse_open_calls((out / "calls.jsonl.gz").read_bytes())) != expected_calls:
-        raise SystemExit("calls.jsonl.gz does not parse back to the selected calls")
+    if len(parse_open_calls((out / "open-calls.jsonl.gz").read_bytes())) != expected_calls:
+        raise SystemExit("open-calls.jsonl.gz does not parse back to the selected calls")
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -404,7 +404,7 @@ def build(shared: Path, out: Path) -> Summary:
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl_gz(out / "organisations.jsonl.gz", orgs)
     write_jsonl_gz(out / "projects.jsonl.gz", projects)
-    write_jsonl_gz(out / "calls.jsonl.gz", calls)
+    write_jsonl_gz(out / "open-calls.jsonl.gz", calls)
     (out / "README.md").write_text(readme_text(summary), encoding="utf-8")
     check_outputs(out, len(calls))
     return summary

@@ -1,0 +1,1 @@
+"""Thin HTTP routes: parse, call a service function, return a *Public model."""
