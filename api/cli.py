@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from api.demo import NotADemoDatabase, is_demo_database, load_demo
 from models.db import make_engine, session_scope
@@ -46,11 +46,11 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except (ImportFailed, NotADemoDatabase, SchemaNotReady) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     except OperationalError as exc:
         reason = str(exc.orig) if exc.orig else str(exc)
-        err.print(f"error: database: {reason}", markup=False, highlight=False)
+        typer.echo(f"error: database: {reason}", err=True)
         raise typer.Exit(1) from exc
 
 
@@ -147,7 +147,7 @@ def _remove_old_demo(db: Path, url: str) -> None:
     try:
         with session_scope(engine) as session:
             ours = is_demo_database(session)
-    except OperationalError:
+    except DatabaseError:  # not SQLite at all, or not our schema
         ours = False
     finally:
         engine.dispose()
