@@ -12,8 +12,13 @@ from sqlmodel import Session, col, select
 
 from models.network import Membership, Network
 from models.organisation import Organisation
-from scrapers.pipeline import ImportReport, ProgressFactory, import_bench, import_open_calls
-from scrapers.pipeline import read_open_calls as read_calls
+from scrapers.pipeline import (
+    ImportReport,
+    ProgressFactory,
+    import_bench,
+    import_open_calls,
+    read_open_calls,
+)
 
 DEMO_SOURCE = "cordis-he"  # the demo is a subset of the cordis-he evidence: same identities
 DEMO_SLUG = "healthmatch-demo"
@@ -34,7 +39,7 @@ def demo_data_dir() -> Path:
 def load_demo(session: Session, progress: ProgressFactory) -> list[ImportReport]:
     folder = demo_data_dir()
     reports = [import_bench(session, folder, source=DEMO_SOURCE, progress=progress)]
-    calls = read_calls(folder / "open-calls.jsonl.gz")
+    calls = read_open_calls(folder / "open-calls.jsonl.gz")
     reports.append(import_open_calls(session, calls, progress=progress))
     add_demo_network(session)
     return reports
