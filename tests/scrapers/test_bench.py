@@ -12,7 +12,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models.db import session_scope
+from models.db import make_engine, session_scope
+from models.migrate import upgrade
 from models.organisation import Organisation
 from models.project import Project, ProjectParticipant
 from models.provenance import Provenance
@@ -184,3 +185,24 @@ def test_full_cordis_benchmark_imports_idempotently(engine: Engine, shared_dir: 
     assert (first["Organisation"], first["Project"]) == (19_371, 9_198)
     run_import(engine, folder, source="cordis-he")
     assert counts(engine) == first
+
+
+def test_import_is_idempotent_on_postgresql(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    pg = make_engine(postgres_url)
+    try:
+        run_import(pg, MINI)
+        first = counts(pg)
+        assert "11 unchanged" in run_import(pg, MINI)
+        assert (
+            counts(pg)
+            == first
+            == {
+                "Organisation": 11,
+                "Project": 4,
+                "ProjectParticipant": 11,
+                "Provenance": 17,
+            }
+        )
+    finally:
+        pg.dispose()
