@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from api.demo import NotADemoDatabase, is_demo_database, load_demo
-from models.db import make_engine, session_scope
+from models.db import session_scope, temporary_engine
 from models.migrate import (
     SchemaNotReady,
     current_revision,
@@ -77,14 +77,16 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     url = get_settings().database_url
     with cli_errors():
         upgrade(url, revision)
-        typer.echo(f"database at {_safe(url)} is at revision {current_revision(make_engine(url))}")
+        with temporary_engine(url) as engine:
+            reached = current_revision(engine)
+    typer.echo(f"database at {_safe(url)} is at revision {reached}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the configured database and the newest one available."""
-    with cli_errors():
-        revision = current_revision(make_engine())
+    with cli_errors(), temporary_engine() as engine:
+        revision = current_revision(engine)
     typer.echo(f"current: {revision or 'empty'}; newest: {head_revision()}")
 
 
@@ -96,8 +98,7 @@ def import_bench_command(
     ] = None,
 ) -> None:
     """Load organisations, projects (with participants) and calls; importing twice is a no-op."""
-    engine = make_engine()
-    with cli_errors():
+    with cli_errors(), temporary_engine() as engine:
         require_current(engine)
         with progress_bars() as progress, session_scope(engine) as session:
             report = import_bench(session, folder, source=source, progress=progress)
@@ -111,8 +112,8 @@ def serve(
 ) -> None:
     """Serve the API on the configured database."""
     settings = get_settings()
-    with cli_errors():
-        require_current(make_engine(settings=settings))
+    with cli_errors(), temporary_engine(settings=settings) as engine:
+        require_current(engine)
     _run_server(settings, host or settings.host, port or settings.port)
 
 
@@ -130,10 +131,12 @@ def demo(
     with cli_errors():
         _remove_old_demo(db, url)
         upgrade(url)
-        engine = make_engine(url)
-        with progress_bars() as progress, session_scope(engine) as session:
+        with (
+            temporary_engine(url) as engine,
+            progress_bars() as progress,
+            session_scope(engine) as session,
+        ):
             reports = load_demo(session, progress)
-        engine.dispose()
     for report in reports:
         typer.echo(report.summary())
     if not no_serve:
@@ -143,14 +146,11 @@ def demo(
 def _remove_old_demo(db: Path, url: str) -> None:
     if not db.exists():
         return
-    engine = make_engine(url)
     try:
-        with session_scope(engine) as session:
+        with temporary_engine(url) as engine, session_scope(engine) as session:
             ours = is_demo_database(session)
     except DatabaseError:  # not SQLite at all, or not our schema
         ours = False
-    finally:
-        engine.dispose()
     if not ours:
         raise NotADemoDatabase(db)
     for suffix in ("", "-wal", "-shm"):

@@ -60,7 +60,9 @@ def add_demo_network(session: Session) -> Network:
     assert network.id is not None
     org_ids = session.exec(select(Organisation.id).order_by(col(Organisation.id))).all()
     session.add_all(
-        Membership(network_id=network.id, organisation_id=org_id) for org_id in org_ids if org_id
+        Membership(network_id=network.id, organisation_id=org_id)
+        for org_id in org_ids
+        if org_id is not None
     )
     session.flush()
     return network

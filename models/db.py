@@ -51,3 +51,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def temporary_engine(url: str | None = None, settings: Settings | None = None) -> Iterator[Engine]:
+    """An engine for one short task, disposed (connections closed) afterwards."""
+    engine = make_engine(url, settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 
 from alembic import command
@@ -37,12 +38,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@lru_cache
 def head_revision() -> str | None:
+    """The newest migration shipped with this code (read from disk once per process)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-
-
-def is_up_to_date(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
 
 
 class SchemaNotReady(Exception):

@@ -88,38 +88,38 @@ def upsert(
     counts, ids, changed = StoreCounts(), {}, set()
     by_source: dict[str, dict[str, Provenance]] = {}
     for chunk in _chunks(records):
-        fresh: list[tuple[R, Any]] = []
-        stale: list[tuple[R, Provenance]] = []
+        fresh: list[tuple[R, str, Any]] = []
+        stale: list[tuple[R, str, Provenance]] = []
         for record in chunk:
             if record.source not in by_source:
                 by_source[record.source] = provenance_of(session, record.source, entity_type)
-            known = by_source[record.source]
-            prov = known.get(record.external_id)
+            prov = by_source[record.source].get(record.external_id)
+            digest = record.digest()
             if prov is None:
-                fresh.append((record, model(**fields(record))))
-            elif prov.content_hash != record.digest():
-                stale.append((record, prov))
+                fresh.append((record, digest, model(**fields(record))))
+            elif prov.content_hash != digest:
+                stale.append((record, digest, prov))
             else:
                 ids[record.external_id] = prov.entity_id
                 counts.unchanged += 1
         _update(session, model, stale, fields)
-        session.add_all([row for _, row in fresh])
+        session.add_all([row for _, _, row in fresh])
         session.flush()
         now = utcnow()
-        for record, row in fresh:
+        for record, digest, row in fresh:
             prov = Provenance(
                 entity_type=entity_type,
                 entity_id=row.id,
                 source=record.source,
                 external_id=record.external_id,
-                content_hash=record.digest(),
+                content_hash=digest,
                 fetched_at=now,
             )
             session.add(prov)
             by_source[record.source][record.external_id] = prov
             ids[record.external_id] = row.id
             changed.add(row.id)
-        for record, prov in stale:
+        for record, _, prov in stale:
             ids[record.external_id] = prov.entity_id
             changed.add(prov.entity_id)
         counts.inserted += len(fresh)
@@ -133,18 +133,18 @@ def upsert(
 def _update(
     session: Session,
     model: type[SQLModel],
-    stale: list[tuple[R, Provenance]],
+    stale: list[tuple[R, str, Provenance]],
     fields: Callable[[R], dict[str, Any]],
 ) -> None:
-    rows = _load(session, model, [prov.entity_id for _, prov in stale])
+    rows = _load(session, model, [prov.entity_id for _, _, prov in stale])
     now = utcnow()
-    for record, prov in stale:
+    for record, digest, prov in stale:
         row = rows[prov.entity_id]
         for name, value in fields(record).items():
             setattr(row, name, value)
         if hasattr(row, "updated_at"):
             row.updated_at = now
-        prov.content_hash = record.digest()
+        prov.content_hash = digest
         prov.fetched_at = now
 
 
