@@ -1,0 +1,41 @@
+"""From document scores to organisation scores, and per-query normalisation of a leg."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def soft_max_pool(
+    incidence: sp.csr_matrix, doc_scores: np.ndarray, temperature: float
+) -> np.ndarray:
+    """temperature · log Σ exp(score / temperature) over each organisation's documents.
+
+    A small temperature approaches the best document's score; a large one rewards having many
+    good documents. Organisations without documents get -inf. Works on (n_docs,) or
+    (n_docs, n_queries) scores.
+    """
+    scores = np.asarray(doc_scores, dtype=np.float64)
+    shift = scores.max(axis=0) if scores.size else 0.0
+    summed = incidence @ np.exp((scores - shift) / temperature)
+    with np.errstate(divide="ignore"):
+        return np.asarray(temperature * np.log(summed) + shift)
+
+
+def standardise(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """z-scores over the organisations that have evidence; the others get the lowest value.
+
+    Columns are queries when `scores` is 2-D.
+    """
+    out = np.array(scores, dtype=np.float64)
+    picked = out[valid]
+    if picked.size == 0:
+        return np.zeros_like(out)
+    mean = picked.mean(axis=0)
+    std = picked.std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)
+    out = (out - mean) / std
+    floor = ((picked - mean) / std).min(axis=0)
+    out[~valid] = floor if np.ndim(floor) == 0 else np.broadcast_to(floor, out[~valid].shape)
+    result: np.ndarray = out
+    return result
