@@ -16,10 +16,18 @@ def soft_max_pool(
     (n_docs, n_queries) scores.
     """
     scores = np.asarray(doc_scores, dtype=np.float64)
-    shift = scores.max(axis=0) if scores.size else 0.0
-    summed = incidence @ np.exp((scores - shift) / temperature)
-    with np.errstate(divide="ignore"):
-        return np.asarray(temperature * np.log(summed) + shift)
+    counts = np.diff(incidence.indptr)
+    out = np.full((incidence.shape[0], *scores.shape[1:]), -np.inf)
+    has = counts > 0
+    if not has.any():
+        return out
+    values = scores[incidence.indices]  # one row per (organisation, document), by organisation
+    starts = incidence.indptr[:-1][has]
+    best = np.maximum.reduceat(values, starts, axis=0)  # each organisation's own maximum
+    owner_best = np.repeat(best, counts[has], axis=0)
+    summed = np.add.reduceat(np.exp((values - owner_best) / temperature), starts, axis=0)
+    out[has] = best + temperature * np.log(summed)
+    return out
 
 
 def standardise(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -39,6 +39,10 @@ class Filters:
     def of(cls, **values: Iterable[str] | None) -> Filters:
         return cls(**{name: _norm(value or ()) for name, value in values.items()})
 
+    def __post_init__(self) -> None:
+        for f in fields(self):  # also when built directly, not through `of`
+            object.__setattr__(self, f.name, _norm(getattr(self, f.name)))
+
     def is_empty(self) -> bool:
         return not any(getattr(self, f.name) for f in fields(self))
 
@@ -64,9 +68,5 @@ def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
     candidates = np.flatnonzero(allowed & ~np.isnan(scores))
     if k <= 0 or candidates.size == 0:
         return np.zeros(0, dtype=np.int64)
-    values = scores[candidates]
-    if candidates.size > k:
-        keep = np.argpartition(-values, k - 1)[:k]
-        candidates, values = candidates[keep], values[keep]
-    order = np.lexsort((candidates, -values))
-    return candidates[order]
+    order = np.lexsort((candidates, -scores[candidates]))  # a full sort: ties stay stable
+    return np.asarray(candidates[order[:k]], dtype=np.int64)

@@ -7,7 +7,9 @@ import re
 
 _SPACE = re.compile(r"\s+")
 # A sentence ends at . ! ? ; or a bullet glyph, followed by space; lines are kept apart too.
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s*[\n\u2022\u25cf\u25aa\u2013]\s*|\s+\?\s+(?=[A-Z])")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?;])\s+|\s*[\n\u2022\u25cf\u25aa]\s*|\s+\u2013\s+|\s+\?\s+(?=[A-Z])"
+)
 
 
 def normalise(text: str) -> str:
