@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_INDEX = Path("healthmatch.index")
 
 
 class Settings(BaseSettings):
@@ -21,6 +25,25 @@ class Settings(BaseSettings):
     api_page_size_max: int = Field(default=200, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    embedding_model: str = Field(
+        default="minilm",
+        description="Sentence encoder of the search index, a name in matcher.embedders.ENCODERS.",
+    )
+    index_path: Path | None = Field(
+        default=None,
+        description="Search index file; default: see `search_index_path`.",
+    )
+
+    def search_index_path(self) -> Path:
+        """`index_path`, else `X.db.index` beside a SQLite file `X.db`, else `healthmatch.index`
+        in the working directory."""
+        if self.index_path is not None:
+            return self.index_path
+        url = make_url(self.database_url)
+        database = url.database or ""
+        if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+            return DEFAULT_INDEX
+        return Path(f"{database}.index")
 
 
 @lru_cache
