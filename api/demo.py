@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from models.db import session_scope
 from models.network import Membership, Network
 from models.organisation import Organisation
+from models.settings import Settings
 from scrapers.pipeline import (
     ImportReport,
     ProgressFactory,
@@ -19,6 +24,9 @@ from scrapers.pipeline import (
     import_open_calls,
     read_open_calls,
 )
+
+if TYPE_CHECKING:
+    from api.services.search_index import IndexReport
 
 DEMO_SOURCE = "cordis-he"  # the demo is a subset of the cordis-he evidence: same identities
 DEMO_SLUG = "healthmatch-demo"
@@ -36,13 +44,70 @@ def demo_data_dir() -> Path:
     return Path(str(resources.files("api") / "demo_data"))
 
 
-def load_demo(session: Session, progress: ProgressFactory) -> list[ImportReport]:
+def demo_settings(url: str) -> Settings:
+    """The settings of a demo database: its search index always lies beside it (never at a
+    HEALTHMATCH_INDEX_PATH meant for another database)."""
+    return Settings(database_url=url, index_path=None)
+
+
+def load_demo(
+    engine: Engine, progress: ProgressFactory, settings: Settings
+) -> list[ImportReport | IndexReport]:
+    """Load the demo network (one transaction), then build its search index."""
+    # imported here: the matcher pulls in scikit-learn, which the other commands do not need
+    from api.services.search_index import build_index, check_model, stage_progress
+
+    check_model(settings)
     folder = demo_data_dir()
-    reports = [import_bench(session, folder, source=DEMO_SOURCE, progress=progress)]
-    calls = read_open_calls(folder / "open-calls.jsonl.gz")
-    reports.append(import_open_calls(session, calls, progress=progress))
-    add_demo_network(session)
+    with session_scope(engine) as session:
+        reports: list[ImportReport | IndexReport] = [
+            import_bench(session, folder, source=DEMO_SOURCE, progress=progress)
+        ]
+        calls = read_open_calls(folder / "open-calls.jsonl.gz")
+        reports.append(import_open_calls(session, calls, progress=progress))
+        add_demo_network(session)
+    load_demo_vectors(engine, settings.embedding_model)
+    reports.append(build_index(engine, settings, stage_progress(progress)))
     return reports
+
+
+def demo_vectors_path(model: str) -> Path:
+    return demo_data_dir() / f"vectors-{model}.npz"
+
+
+def load_demo_vectors(engine: Engine, model: str) -> int:
+    """Seed the embedding cache with the demo's shipped vectors (if any for this model), so that
+    indexing the demo embeds nothing. Vectors of text that changed since are simply not used."""
+    from api.services.vector_cache import SqlVectorCache
+    from matcher.embedders import get_encoder
+
+    path = demo_vectors_path(model)
+    if not path.is_file():
+        return 0
+    with np.load(path) as shipped:
+        keys = [key.decode("ascii") for key in shipped["keys"]]
+        vectors = shipped["vectors"].astype(np.float32)
+    cache = SqlVectorCache(engine)
+    model_id = get_encoder(model).model_id
+    known = cache.get_many(model_id, keys)
+    cache.put_many(model_id, {k: v for k, v in zip(keys, vectors, strict=True) if k not in known})
+    return len(keys)
+
+
+def export_demo_vectors(engine: Engine, model: str, path: Path) -> int:
+    """Write every cached vector of `model` to `path` (float16, compressed): see the script
+    `scripts/build_demo_data.py --vectors`."""
+    from api.services.vector_cache import embedding_rows
+    from matcher.embedders import get_encoder
+
+    keys, vectors = embedding_rows(engine, get_encoder(model).model_id)
+    order = np.argsort(keys)
+    np.savez_compressed(
+        path,
+        keys=np.array(keys, dtype="S64")[order],
+        vectors=np.asarray(vectors, dtype=np.float16)[order],
+    )
+    return len(keys)
 
 
 def add_demo_network(session: Session) -> Network:

@@ -19,6 +19,19 @@ _TABLE = EmbeddingCache.__table__  # type: ignore[attr-defined]
 _BATCH = 500
 
 
+def embedding_rows(engine: Engine, model_id: str) -> tuple[list[str], np.ndarray]:
+    """Every (content hash, vector) stored for one model, hashes sorted."""
+    query = (
+        select(_TABLE.c.content_hash, _TABLE.c.vector)
+        .where(_TABLE.c.model_id == model_id)
+        .order_by(_TABLE.c.content_hash)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    vectors = [np.frombuffer(blob, dtype="<f4") for _, blob in rows]
+    return [key for key, _ in rows], np.vstack(vectors) if vectors else np.zeros((0, 0))
+
+
 class SqlVectorCache:
     """Reads and writes vectors through short transactions of their own."""
 
