@@ -15,14 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from matcher.base import FitProgress, Ranker
 from matcher.cache import VectorCache
 from matcher.documents import Corpus, Query
-from matcher.evidence import Evidence, build_evidence
-
-
-def _org_texts(evidence: Evidence) -> list[str]:
-    bodies = [doc.body for doc in evidence.docs]
-    return [
-        "\n".join(bodies[d] for d in evidence.docs_of(org)) for org in range(len(evidence.orgs))
-    ]
+from matcher.evidence import build_evidence, organisation_texts
 
 
 class OrgTfidf(Ranker):
@@ -37,7 +30,7 @@ class OrgTfidf(Ranker):
         self.vectorizer_ = TfidfVectorizer(
             sublinear_tf=True, stop_words="english", dtype=np.float32
         )
-        self.org_terms_ = self.vectorizer_.fit_transform(_org_texts(evidence)).tocsr()
+        self.org_terms_ = self.vectorizer_.fit_transform(organisation_texts(evidence)).tocsr()
         self.popularity_ = np.log1p(evidence.doc_counts())
         return self
 

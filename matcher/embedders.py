@@ -37,6 +37,9 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     return result
 
 
+_LOADED: dict[str, Any] = {}
+
+
 class Encoder(ABC):
     """A pretrained sentence encoder: `fit` learns nothing, `encode` embeds a batch."""
 
@@ -56,8 +59,10 @@ class Encoder(ABC):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._model is None:
-            self._model = self._load()
+        if self._model is None:  # one copy of the weights per process and model
+            self._model = _LOADED.get(self.model_id) or _LOADED.setdefault(
+                self.model_id, self._load()
+            )
         return l2_normalise(self._encode(self._model, list(texts)))
 
     @abstractmethod

@@ -61,6 +61,14 @@ class Evidence:
         return shared
 
 
+def organisation_texts(evidence: Evidence) -> list[str]:
+    """One text per organisation: all its evidence documents, concatenated."""
+    bodies = [doc.body for doc in evidence.docs]
+    return [
+        "\n".join(bodies[d] for d in evidence.docs_of(org)) for org in range(len(evidence.orgs))
+    ]
+
+
 def _description_doc(org: OrgDoc) -> EvidenceDoc:
     body = "\n".join(p for p in (org.name, ", ".join(org.themes), org.description) if p.strip())
     return EvidenceDoc(f"org:{org.id}", org.name, body, "", None, org.countries, org.themes)

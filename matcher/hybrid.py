@@ -7,6 +7,7 @@ evidence before fusing):
 - `call`: cosine between the query and the title of the call each project was funded under
   (past calls resemble new ones more than deliverables do);
 - `lexical`: TF-IDF cosine over the same documents, pooled the same way;
+- `profile`: TF-IDF cosine to one document per organisation (all its evidence concatenated);
 - priors: activity (log number of documents), leadership (log number of projects led), and, when
   a lead is given, collaboration with it (log number of shared projects).
 A query's vector is the mean of its passages plus its title (titles name the topic crisply).
@@ -27,12 +28,11 @@ from matcher.base import FitProgress, Ranker
 from matcher.cache import VectorCache
 from matcher.documents import Corpus, Query
 from matcher.embedders import Encoder, get_encoder, l2_normalise
-from matcher.evidence import Evidence, build_evidence
+from matcher.evidence import Evidence, build_evidence, organisation_texts
 from matcher.text import passages as split_passages
 from matcher.vectors import Progress, embed
 
 _LARGE_CORPUS = 200  # below this many documents, TF-IDF keeps rare and common terms
-_NO_CALL = -1.0  # similarity given to documents with no known funding call
 
 
 @dataclass
@@ -43,6 +43,7 @@ class QueryBatch:
     passage_vectors: list[np.ndarray] | None
     vectors: np.ndarray | None  # (n_queries, dim)
     terms: sp.csr_matrix | None  # (n_queries, vocabulary)
+    profile_terms: sp.csr_matrix | None = None  # (n_queries, profile vocabulary)
 
 
 def _stage(progress: FitProgress | None, stage: str) -> Progress | None:
@@ -59,6 +60,7 @@ class HybridRanker(Ranker):
         w_dense: float = 1.0,
         w_call: float = 1.0,
         w_lexical: float = 0.5,
+        w_profile: float = 0.5,
         w_activity: float = 0.2,
         w_leads: float = 0.0,
         w_collab: float = 1.0,
@@ -70,6 +72,7 @@ class HybridRanker(Ranker):
         self.w_dense = w_dense
         self.w_call = w_call
         self.w_lexical = w_lexical
+        self.w_profile = w_profile
         self.w_activity = w_activity
         self.w_leads = w_leads
         self.w_collab = w_collab
@@ -88,6 +91,7 @@ class HybridRanker(Ranker):
         self.new_passages_ = 0
         self._fit_dense(progress)
         self._fit_lexical()
+        self._fit_profiles()
         self.activity_ = np.log1p(self.evidence_.doc_counts())
         self.lead_prior_ = np.log1p(self.evidence_.lead_counts())
         self.collab_ = self.evidence_.collaboration()
@@ -131,6 +135,16 @@ class HybridRanker(Ranker):
         )
         self.doc_terms_ = self.vectorizer_.fit_transform(texts).tocsr()
 
+    def _fit_profiles(self) -> None:
+        self.profile_vectorizer_: TfidfVectorizer | None = None
+        if not self.lexical or self.w_profile == 0:
+            return
+        self.profile_vectorizer_ = TfidfVectorizer(
+            sublinear_tf=True, stop_words="english", dtype=np.float32
+        )
+        texts = organisation_texts(self.evidence_)
+        self.profile_terms_ = self.profile_vectorizer_.fit_transform(texts).tocsr()
+
     # ---- queries -------------------------------------------------------------------------
     def prepare(self, queries: list[Query], progress: FitProgress | None = None) -> QueryBatch:
         bodies = [query.body() for query in queries]
@@ -142,6 +156,8 @@ class HybridRanker(Ranker):
             batch.vectors = l2_normalise(done.vectors + titles.vectors)
         if self.vectorizer_ is not None:
             batch.terms = self.vectorizer_.transform(bodies).tocsr()
+        if self.profile_vectorizer_ is not None:
+            batch.profile_terms = self.profile_vectorizer_.transform(bodies).tocsr()
         return batch
 
     def doc_similarities(self, batch: QueryBatch) -> dict[str, np.ndarray]:
@@ -150,25 +166,38 @@ class HybridRanker(Ranker):
         if batch.vectors is not None and self.doc_vectors_ is not None:
             assert self.call_vectors_ is not None
             sims["dense"] = self.doc_vectors_ @ batch.vectors.T
-            call = self.call_vectors_ @ batch.vectors.T
-            call[~self.has_call_] = _NO_CALL
-            sims["call"] = call
+            sims["call"] = self.call_vectors_ @ batch.vectors.T
         if batch.terms is not None:
             sims["lexical"] = np.asarray((self.doc_terms_ @ batch.terms.T).toarray())
         return sims
 
-    def leg_scores(self, sims_by_leg: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def leg_scores(
+        self, batch: QueryBatch, sims_by_leg: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
         """Per leg, (n_orgs, n_queries) standardised organisation scores."""
         legs = {}
+        if batch.profile_terms is not None:
+            profile = np.asarray((self.profile_terms_ @ batch.profile_terms.T).toarray())
+            legs["profile"] = standardise(profile, self.valid_)
         for name, sims in sims_by_leg.items():
             temperature = self.lexical_temperature if name == "lexical" else self.temperature
-            pooled = soft_max_pool(self.evidence_.incidence, sims, temperature)
+            incidence = self.evidence_.incidence
+            if name == "call":  # only documents won under a known call say anything here
+                if not self.has_call_.any():
+                    continue
+                incidence, sims = incidence[:, self.has_call_], sims[self.has_call_]
+            pooled = soft_max_pool(incidence, sims, temperature)
             legs[name] = standardise(pooled, self.valid_ & np.isfinite(pooled).all(axis=1))
         return legs
 
     def fuse(self, legs: dict[str, np.ndarray], leads: list[str | None]) -> np.ndarray:
         """(n_orgs, n_queries) final scores: weighted legs plus priors."""
-        weights = {"dense": self.w_dense, "call": self.w_call, "lexical": self.w_lexical}
+        weights = {
+            "dense": self.w_dense,
+            "call": self.w_call,
+            "lexical": self.w_lexical,
+            "profile": self.w_profile,
+        }
         total = np.zeros((len(self.org_ids_), len(leads)))
         for name, scores in legs.items():
             total += weights[name] * scores
@@ -196,6 +225,8 @@ class HybridRanker(Ranker):
                 for d in rows
             ]
             batch.terms = sp.vstack(parts).tocsr()
+        if self.profile_vectorizer_ is not None:
+            batch.profile_terms = self.profile_terms_[orgs]
         return batch
 
     # ---- the Ranker interface ---------------------------------------------------------------
@@ -207,7 +238,8 @@ class HybridRanker(Ranker):
     ) -> np.ndarray:
         leads = leads or [None] * len(queries)
         batch = self.prepare(queries, progress)
-        scores: np.ndarray = self.fuse(self.leg_scores(self.doc_similarities(batch)), leads).T
+        legs = self.leg_scores(batch, self.doc_similarities(batch))
+        scores: np.ndarray = self.fuse(legs, leads).T
         return scores
 
     def score(self, query: Query, lead: str | None = None) -> np.ndarray:

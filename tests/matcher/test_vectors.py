@@ -211,13 +211,20 @@ def test_refitting_a_ranker_through_the_same_cache_embeds_nothing(
     assert cache.writes == after_query
 
 
-def test_the_model_loads_lazily_once_and_is_not_pickled() -> None:
-    encoder = HashingEncoder()
+class LazyEncoder(HashingEncoder):
+    model_id = "test-hashing-lazy"  # a model id no other test loads
+
+
+def test_the_model_loads_lazily_once_per_process_and_is_not_pickled() -> None:
+    encoder = LazyEncoder()
     assert encoder.encode([]).shape == (0, 32)
     assert encoder.loads == 0  # nothing to embed: no model needed
     encoder.encode(["a"])
     encoder.encode(["b"])
     assert encoder.loads == 1
+    other = LazyEncoder()
+    other.encode(["c"])
+    assert other.loads == 0  # the weights are shared by every encoder of that model
     copy = pickle.loads(pickle.dumps(encoder))
     assert copy._model is None
     assert encoder._model == "model"
