@@ -53,6 +53,9 @@ def _stage(progress: FitProgress | None, stage: str) -> Progress | None:
 
 
 class HybridRanker(Ranker):
+    # bumped whenever the learned state changes shape: a saved ranker of another layout is refused
+    LAYOUT = 2
+
     def __init__(
         self,
         encoder: str | None = "minilm",
@@ -83,6 +86,7 @@ class HybridRanker(Ranker):
     def fit(
         self, corpus: Corpus, cache: VectorCache | None = None, progress: FitProgress | None = None
     ) -> Self:
+        self.layout_ = self.LAYOUT
         self.evidence_: Evidence = build_evidence(corpus)
         self.org_ids_ = self.evidence_.org_ids
         self.valid_ = self.evidence_.has_evidence()

@@ -320,6 +320,8 @@ def _read(path: Path, stamp: tuple[int, int]) -> _Loaded:
             raise IndexUnreadable(path, f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(ranker, HybridRanker):
         raise IndexUnreadable(path, f"holds a {type(ranker).__name__}, not a HybridRanker")
+    if getattr(ranker, "layout_", None) != HybridRanker.LAYOUT:
+        raise IndexUnreadable(path, "built by another version of the ranker")
     _share_encoder(ranker)
     return _Loaded(stamp, header, ranker)
 

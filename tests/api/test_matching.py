@@ -35,6 +35,7 @@ from api.services.search_index import (
     check_index,
     index_header,
     load_index,
+    write_index,
 )
 from matcher.embedders import UnknownModel
 from matcher.search import EmptyQuery, Hit, PartnerSearch
@@ -532,6 +533,19 @@ def test_damaged_index(tmp_path: Path) -> None:
     path.write_bytes(b"not an index")
     with pytest.raises(IndexUnreadable, match="not a healthmatch search index"):
         load_index(index_settings("sqlite://", path))
+
+
+def test_an_index_of_another_ranker_layout_is_refused(copy: World) -> None:
+    path = copy.settings.search_index_path()
+    ranker = copy.search().ranker
+    cache, ranker.cache_ = ranker.cache_, None  # as the service saves it: no database handle
+    ranker.layout_ = ranker.LAYOUT - 1  # as saved by an older healthmatch
+    try:
+        write_index(path, index_header(copy.settings), ranker)
+    finally:
+        ranker.layout_, ranker.cache_ = ranker.LAYOUT, cache
+    with pytest.raises(IndexUnreadable, match="built by another version of the ranker"):
+        load_index(copy.settings)
 
 
 def test_unknown_model_fails_before_any_work(copy: World) -> None:
