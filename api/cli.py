@@ -496,14 +496,7 @@ def _parse_lead(value: str | None) -> bool:
 @contextmanager
 def _stage_progress() -> Iterator[FitProgress]:
     """A FitProgress (stage, done, total) drawn as one rich bar per stage, on stderr."""
+    from api.services.search_index import stage_progress
+
     with progress_bars() as bars:
-        advances: dict[str, Advance] = {}
-        reached: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in advances:
-                advances[stage], reached[stage] = bars(stage, total), 0
-            advances[stage](done - reached[stage])
-            reached[stage] = done
-
-        yield progress
+        yield stage_progress(bars)
