@@ -3,6 +3,7 @@ terms they share with it, and the countries and themes in common."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,69 @@ import scipy.sparse as sp
 
 from matcher.documents import OrgDoc, Query
 from matcher.evidence import Evidence
+
+# Words of funding-call and deliverable boilerplate: they match everywhere and explain nothing.
+# Left out of the shared terms shown to users only; scoring still reads every word.
+BOILERPLATE = frozenset(
+    [
+        "action",
+        "actions",
+        "activities",
+        "activity",
+        "applicant",
+        "applicants",
+        "application",
+        "applications",
+        "call",
+        "calls",
+        "code",
+        "communication",
+        "consortium",
+        "data",
+        "deliverable",
+        "deliverables",
+        "develop",
+        "development",
+        "dissemination",
+        "document",
+        "eu",
+        "european",
+        "expected",
+        "exploitation",
+        "final",
+        "funding",
+        "information",
+        "logo",
+        "management",
+        "means",
+        "need",
+        "new",
+        "online",
+        "outcome",
+        "outcomes",
+        "panel",
+        "partner",
+        "partners",
+        "plan",
+        "programme",
+        "project",
+        "projects",
+        "proposal",
+        "proposals",
+        "related",
+        "report",
+        "reports",
+        "research",
+        "result",
+        "results",
+        "scope",
+        "set",
+        "support",
+        "topic",
+        "website",
+        "work",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -89,8 +153,8 @@ def shared_terms(
         return ()
     org_weights = np.asarray(doc_terms[docs].max(axis=0).toarray()).ravel()
     product = np.asarray(view.terms.multiply(org_weights).toarray()).ravel()
-    top = np.argsort(-product, kind="stable")[:limit]
-    return tuple(str(vocabulary[i]) for i in top if product[i] > 0)
+    terms = (str(vocabulary[i]) for i in np.argsort(-product, kind="stable") if product[i] > 0)
+    return tuple(itertools.islice((t for t in terms if t not in BOILERPLATE), limit))
 
 
 def overlap(

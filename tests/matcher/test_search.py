@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from matcher.documents import Query
+from matcher.explain import QueryView, shared_terms
 from matcher.filters import Filters
 from matcher.hybrid import HybridRanker
 from matcher.search import EmptyQuery, Hit, MatchError, PartnerSearch, UnknownOrganisation
@@ -239,3 +242,11 @@ def test_an_empty_query_is_refused(lexical_search: PartnerSearch, query: Query) 
 def test_a_query_with_only_a_title_or_keywords_is_not_empty(lexical_search: PartnerSearch) -> None:
     assert lexical_search.search(Query("", title="Malaria"), top=1)[0].id == "kemri"
     assert lexical_search.search(Query("", keywords=("solar",)), top=1)[0].id == "sunwerk"
+
+
+def test_shared_terms_leave_out_call_and_deliverable_boilerplate() -> None:
+    vocabulary = np.array(["project", "malaria", "results", "nets", "website"])
+    doc_terms = sp.csr_matrix(np.array([[0.9, 0.5, 0.8, 0.4, 0.7]], dtype=np.float32))
+    query_terms = sp.csr_matrix(np.array([[0.9, 0.6, 0.9, 0.3, 0.9]], dtype=np.float32))
+    view = QueryView(Query(text="x"), [], None, query_terms, None, None)
+    assert shared_terms(view, doc_terms, np.array([0]), vocabulary) == ("malaria", "nets")
