@@ -29,7 +29,7 @@ from models.migrate import (
 )
 from models.settings import Settings, get_settings
 from scrapers.errors import ImportFailed
-from scrapers.pipeline import ProgressFactory, import_bench
+from scrapers.pipeline import ProgressFactory, import_bench, import_eu_portal, import_iati
 from scrapers.store import Progress as Advance
 
 if TYPE_CHECKING:
@@ -111,6 +111,36 @@ def import_bench_command(
         require_current(engine)
         with progress_bars() as progress, session_scope(engine) as session:
             report = import_bench(session, folder, source=source, progress=progress)
+    typer.echo(report.summary())
+
+
+@import_app.command("iati")
+def import_iati_command(
+    path: Annotated[Path, typer.Argument(help="IATI activity XML file (1.0x or 2.0x).")],
+) -> None:
+    """Load IATI activities as projects and their organisations; importing twice is a no-op."""
+    with cli_errors(), temporary_engine() as engine:
+        require_current(engine)
+        with progress_bars() as progress, session_scope(engine) as session:
+            report = import_iati(session, path, progress=progress)
+    typer.echo(report.summary())
+
+
+@import_app.command("eu-portal")
+def import_eu_portal_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="topicDetails JSON, search API response, CSV export, the open-calls collection, "
+            "or a folder of them."
+        ),
+    ],
+) -> None:
+    """Load EU Funding & Tenders topics as calls; a topic met in several formats is one call."""
+    with cli_errors(), temporary_engine() as engine:
+        require_current(engine)
+        with progress_bars() as progress, session_scope(engine) as session:
+            report = import_eu_portal(session, path, progress=progress)
     typer.echo(report.summary())
 
 

@@ -27,12 +27,16 @@ __all__ = [
     "CURRENCY",
     "FUNDER",
     "SOURCE",
+    "STATUSES",
     "PortalParseError",
+    "clean_conditions",
     "clean_text",
     "is_health_related",
     "iter_json_objects",
+    "one_line",
     "parse_open_calls",
     "repair_mojibake",
+    "topic_year",
 ]
 
 SOURCE = "eu-portal"
@@ -154,8 +158,8 @@ def repair_mojibake(text: str) -> str:
 _BLOCK_TAG = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|p|div|li|h[1-6]|tr)\b[^>]*>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _SECTION_HEADING = re.compile(
-    r"(?<![\w-])(Expected [Oo]utcomes?|Expected [Ii]mpacts?|Specific Challenge"
-    r"|Specific [Oo]bjectives?|Objectives?|Scope)\s*:\s*"
+    r"(?<![\w-])(Expected ?[Oo]utcomes?|Expected [Ii]mpacts?|Specific Challenge"
+    r"|Specific [Oo]bjectives?|Specific [Tt]opic [Cc]onditions|Objectives?|Scope)\s*:\s*"
 )
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z)\]][.:;!?])(?=[A-Z][a-z])")
 _WORD = re.compile(r"\S+")
@@ -189,6 +193,11 @@ def _tidy_whitespace(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+def _heading(name: str) -> str:
+    """``ExpectedOutcome`` (as the CSV exports glue it) -> ``Expected Outcome``."""
+    return re.sub(r"^Expected(?=[A-Z])", "Expected ", name)
+
+
 def clean_text(text: str) -> str:
     """Portal text -> plain text: mojibake repaired, HTML removed, section headings on own lines.
 
@@ -198,19 +207,20 @@ def clean_text(text: str) -> str:
     """
     text = _strip_html(repair_mojibake(text))
     text = _unglue_sentences(text)
-    text = _SECTION_HEADING.sub(lambda m: f"\n\n{m.group(1)}:\n", text)
+    text = _SECTION_HEADING.sub(lambda m: f"\n\n{_heading(m.group(1))}:\n", text)
     return _tidy_whitespace(text)
 
 
-def _clean_conditions(text: str) -> str:
+def clean_conditions(text: str) -> str:
     """Topic conditions: drop the leftover ``">`` of the portal's HTML, one numbered item a line."""
     text = re.sub(r'^\s*"?>', "", text)
-    text = _strip_html(repair_mojibake(text))
+    text = re.sub(r'^\s*"?>', "", _strip_html(repair_mojibake(text)))
     text = _NUMBERED_ITEM.sub("\n", _unglue_sentences(text))
     return _tidy_whitespace(text)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """Portal text -> one line of plain text (mojibake repaired, HTML removed)."""
     return _SPACES.sub(" ", _strip_html(repair_mojibake(text)).replace("\n", " ")).strip()
 
 
@@ -275,7 +285,7 @@ def _opening_date(obj: dict[str, Any]) -> date | None:
     return None
 
 
-_STATUSES = {
+STATUSES = {
     "open": "open",
     "open for submission": "open",
     "31094502": "open",
@@ -294,7 +304,7 @@ def _status(obj: dict[str, Any]) -> str:
     raw = _string(obj, "callStatus").strip()
     if not raw:
         return "open"
-    status = _STATUSES.get(raw.lower())
+    status = STATUSES.get(raw.lower())
     if status is None:
         raise _FieldError(f"unknown callStatus {raw!r}")
     return status
@@ -321,7 +331,7 @@ def _keywords(raw: str, identifiers: Iterable[str]) -> tuple[str, ...]:
     skip = {identifier.casefold() for identifier in identifiers if identifier}
     seen: set[str] = set()
     keywords: list[str] = []
-    for part in _split_top_level(_one_line(raw)):
+    for part in _split_top_level(one_line(raw)):
         keyword = part.strip()
         folded = keyword.casefold()
         if keyword and folded not in skip and folded not in seen:
@@ -333,7 +343,7 @@ def _keywords(raw: str, identifiers: Iterable[str]) -> tuple[str, ...]:
 _ID_YEAR = re.compile(r"(?:^|[-_/])(20\d{2})(?=$|[-_/])")
 
 
-def _year(topic_id: str, deadlines: tuple[date, ...]) -> int | None:
+def topic_year(topic_id: str, deadlines: tuple[date, ...]) -> int | None:
     """The work-programme year written in the topic id (``HORIZON-HLTH-2027-01-...``), else the
     year of the first deadline."""
     match = _ID_YEAR.search(topic_id)
@@ -352,23 +362,23 @@ def _to_record(obj: dict[str, Any]) -> CallRecord:
     call_identifier = _string(obj, "callIdentifier").strip()
     deadlines = _dates(obj, "deadline")
     budget_min, budget_max = _amount(obj, "budgetMin"), _amount(obj, "budgetMax")
-    action_type = _one_line(_string(obj, "actionType")) or _one_line(_string(obj, "typesOfAction"))
+    action_type = one_line(_string(obj, "actionType")) or one_line(_string(obj, "typesOfAction"))
     return CallRecord(
         source=SOURCE,
         external_id=topic_id,
-        title=_one_line(_string(obj, "title")),
+        title=one_line(_string(obj, "title")),
         text=_call_text(obj),
-        funder=_one_line(_string(obj, "funder")) or FUNDER,
-        programme=_one_line(_string(obj, "programme")),
+        funder=one_line(_string(obj, "funder")) or FUNDER,
+        programme=one_line(_string(obj, "programme")),
         call_identifier=call_identifier,
         action_type=action_type,
-        year=_year(topic_id, deadlines),
+        year=topic_year(topic_id, deadlines),
         opening_date=_opening_date(obj),
         deadlines=deadlines,
         budget_min=budget_min,
         budget_max=budget_max,
         currency=CURRENCY if budget_min is not None or budget_max is not None else "",
-        conditions=_clean_conditions(_string(obj, "topicConditions")),
+        conditions=clean_conditions(_string(obj, "topicConditions")),
         status=_status(obj),
         url=_string(obj, "portalUrl").strip(),
         keywords=_keywords(_string(obj, "keywords"), (topic_id, call_identifier)),

@@ -14,6 +14,8 @@ from sqlmodel import Session
 from scrapers.bench import check_participants, read_bench_dir
 from scrapers.errors import SourceFileError
 from scrapers.eu_portal import PortalParseError, parse_open_calls
+from scrapers.eu_portal_formats import merge_calls, parse_portal
+from scrapers.iati import read_iati
 from scrapers.records import CallRecord
 from scrapers.store import (
     Progress,
@@ -36,13 +38,16 @@ def _no_progress(_label: str, _total: int) -> Progress:
 class ImportReport:
     source: str
     counts: dict[str, StoreCounts] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)  # "FILE:LINE: reason", left out
 
     def summary(self) -> str:
         parts = [
             f"{kind}: {c.inserted} new, {c.updated} updated, {c.unchanged} unchanged"
             for kind, c in self.counts.items()
         ]
-        return f"{self.source}: " + "; ".join(parts)
+        if self.rejected:
+            parts.append(f"{len(self.rejected)} rejected")
+        return "\n".join([f"{self.source}: " + "; ".join(parts), *self.rejected])
 
 
 def import_bench(
@@ -90,4 +95,62 @@ def import_open_calls(
 ) -> ImportReport:
     report = ImportReport("eu-portal")
     report.counts["calls"] = store_calls(session, records, progress("calls", len(records))).counts
+    return report
+
+
+def import_iati(
+    session: Session, path: Path, *, progress: ProgressFactory = _no_progress
+) -> ImportReport:
+    """An IATI activity file: its organisations first, then its activities as projects."""
+    data = read_iati(path)
+    report = ImportReport("iati", rejected=[f"{path}: skipped {reason}" for reason in data.skipped])
+    org_ids: dict[str, int] = {}
+    if data.organisations:
+        stored = store_organisations(
+            session, data.organisations, progress("organisations", len(data.organisations))
+        )
+        report.counts["organisations"] = stored.counts
+        org_ids = stored.ids
+    if data.projects:
+        stored = store_projects(
+            session, data.projects, org_ids, progress("projects", len(data.projects))
+        )
+        report.counts["projects"] = stored.counts
+    return report
+
+
+_PORTAL_SUFFIXES = (".json", ".jsonl", ".gz", ".csv")
+
+
+def _portal_files(path: Path) -> list[Path]:
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(_PORTAL_SUFFIXES))
+
+
+def _where(file: Path, reason: str) -> str:
+    """``line 7: why`` -> ``FILE:7: why``; any other reason -> ``FILE: reason``."""
+    if reason.startswith("line "):
+        return f"{file}:{reason.removeprefix('line ')}"
+    return f"{file}: {reason}"
+
+
+def import_eu_portal(
+    session: Session, path: Path, *, progress: ProgressFactory = _no_progress
+) -> ImportReport:
+    """Funding & Tenders payloads (a file, or a folder of them) in any recorded format: all
+    parsed first, then stored; a topic met in several files or formats is one call."""
+    report = ImportReport("eu-portal")
+    records: list[CallRecord] = []
+    for file in _portal_files(path):
+        try:
+            batch = parse_portal(file.read_bytes(), file.name)
+        except OSError as exc:
+            raise SourceFileError(file, None, f"cannot read ({exc.strerror})") from exc
+        except PortalParseError as exc:
+            raise SourceFileError(file, None, str(exc)) from exc
+        records += batch.calls
+        report.rejected += [_where(file, reason) for reason in batch.rejected]
+    calls = merge_calls(records)
+    report.counts["calls"] = store_calls(session, calls, progress("calls", len(calls))).counts
     return report
