@@ -29,7 +29,14 @@ from models.migrate import (
 )
 from models.settings import Settings, get_settings
 from scrapers.errors import ImportFailed
-from scrapers.pipeline import ProgressFactory, import_bench, import_eu_portal, import_iati
+from scrapers.pipeline import (
+    ProgressFactory,
+    import_bench,
+    import_eu_portal,
+    import_iati,
+    import_spreadsheet,
+)
+from scrapers.spreadsheet import template_csv, template_xlsx
 from scrapers.store import Progress as Advance
 
 if TYPE_CHECKING:
@@ -124,6 +131,51 @@ def import_iati_command(
         with progress_bars() as progress, session_scope(engine) as session:
             report = import_iati(session, path, progress=progress)
     typer.echo(report.summary())
+
+
+def _import_spreadsheet(paths: list[Path]) -> None:
+    with cli_errors(), temporary_engine() as engine:
+        require_current(engine)
+        with progress_bars() as progress, session_scope(engine) as session:
+            report = import_spreadsheet(session, paths, progress=progress)
+    typer.echo(report.summary())
+
+
+@import_app.command("csv")
+def import_csv_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Members CSV, optionally followed by a projects CSV."),
+    ],
+) -> None:
+    """Load members (and their projects) from CSV; rejected rows are listed with their reasons."""
+    _import_spreadsheet(paths)
+
+
+@import_app.command("xlsx")
+def import_xlsx_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Workbook with a members sheet (and optionally a projects sheet)."),
+    ],
+) -> None:
+    """Load members (and their projects) from XLSX; rejected rows are listed with their reasons."""
+    _import_spreadsheet(paths)
+
+
+@import_app.command("template")
+def import_template_command(
+    out: Annotated[Path, typer.Argument(help="File to write.")],
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write XLSX, not CSV.")] = False,
+) -> None:
+    """Write a members template (canonical headers and one example row) to import with csv/xlsx."""
+    with cli_errors():
+        try:
+            out.write_bytes(template_xlsx() if xlsx else template_csv())
+        except OSError as exc:
+            typer.echo(f"error: {out}: cannot write ({exc.strerror})", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"template written to {out}")
 
 
 @import_app.command("eu-portal")

@@ -5,7 +5,7 @@ Everything is parsed and checked before the first row is written, so a bad file 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from scrapers.eu_portal import PortalParseError, parse_open_calls
 from scrapers.eu_portal_formats import merge_calls, parse_portal
 from scrapers.iati import read_iati
 from scrapers.records import CallRecord
+from scrapers.spreadsheet import SpreadsheetError, parse_files
 from scrapers.store import (
     Progress,
     StoreCounts,
@@ -39,6 +40,7 @@ class ImportReport:
     source: str
     counts: dict[str, StoreCounts] = field(default_factory=dict)
     rejected: list[str] = field(default_factory=list)  # "FILE:LINE: reason", left out
+    notes: list[str] = field(default_factory=list)  # how the input was read
 
     def summary(self) -> str:
         parts = [
@@ -47,7 +49,7 @@ class ImportReport:
         ]
         if self.rejected:
             parts.append(f"{len(self.rejected)} rejected")
-        return "\n".join([f"{self.source}: " + "; ".join(parts), *self.rejected])
+        return "\n".join([f"{self.source}: " + "; ".join(parts), *self.notes, *self.rejected])
 
 
 def import_bench(
@@ -153,4 +155,39 @@ def import_eu_portal(
         report.rejected += [_where(file, reason) for reason in batch.rejected]
     calls = merge_calls(records)
     report.counts["calls"] = store_calls(session, calls, progress("calls", len(calls))).counts
+    return report
+
+
+def import_spreadsheet(
+    session: Session,
+    path: Path | Sequence[Path],
+    *,
+    progress: ProgressFactory = _no_progress,
+) -> ImportReport:
+    """Members (and their projects) from CSV or XLSX files: one sheet, or an organisations sheet
+    and a projects sheet (in one workbook or two files). Rejected rows are listed, the rest kept."""
+    paths = [path] if isinstance(path, Path) else list(path)
+    files: list[tuple[str, bytes]] = []
+    for file in paths:
+        try:
+            files.append((str(file), file.read_bytes()))
+        except OSError as exc:
+            raise SourceFileError(file, None, f"cannot read ({exc.strerror})") from exc
+    try:
+        data = parse_files(files)
+    except SpreadsheetError as exc:
+        where = paths[0] if len(paths) == 1 else ", ".join(map(str, paths))
+        raise SourceFileError(where, None, str(exc)) from exc
+    report = ImportReport("spreadsheet", rejected=data.rejected, notes=data.notes)
+    org_ids = known_external_ids(session, "spreadsheet", "organisation")
+    stored = store_organisations(
+        session, data.organisations, progress("organisations", len(data.organisations))
+    )
+    report.counts["organisations"] = stored.counts
+    org_ids.update(stored.ids)
+    if data.projects:
+        stored = store_projects(
+            session, data.projects, org_ids, progress("projects", len(data.projects))
+        )
+        report.counts["projects"] = stored.counts
     return report
