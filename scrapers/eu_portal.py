@@ -44,7 +44,7 @@ FUNDER = "European Commission"
 CURRENCY = "EUR"
 
 _LABEL = "open-calls"
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
 _BOM = "\ufeff"
 
 
@@ -59,13 +59,20 @@ class _FieldError(ValueError):
 # --- decoding ----------------------------------------------------------------------------------
 
 
+def gunzip(data: bytes, label: str = "") -> bytes:
+    """The bytes themselves, or decompressed when they are gzip data."""
+    if data[:2] != GZIP_MAGIC:
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        prefix = f"{label}: " if label else ""
+        raise PortalParseError(f"{prefix}invalid gzip data ({exc})") from exc
+
+
 def _decode_payload(data: bytes) -> str:
     """Bytes (gzip-compressed or not) -> text without a leading byte-order mark."""
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise PortalParseError(f"{_LABEL}: invalid gzip data ({exc})") from exc
+    data = gunzip(data, _LABEL)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

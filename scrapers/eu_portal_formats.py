@@ -12,11 +12,9 @@ calls, plus the rows or results left out, each with its reason.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -26,11 +24,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scrapers.eu_portal import (
     CURRENCY,
     FUNDER,
+    GZIP_MAGIC,
     SOURCE,
     STATUSES,
     PortalParseError,
     clean_conditions,
     clean_text,
+    gunzip,
     one_line,
     parse_open_calls,
     topic_year,
@@ -53,7 +53,6 @@ CASCADE_URL = (
     "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/"
     "competitive-calls-cs/"
 )
-_GZIP_MAGIC = b"\x1f\x8b"
 _CSV_FIELD_LIMIT = 16 * 1024 * 1024
 
 
@@ -138,11 +137,7 @@ def _topic_url(identifier: str) -> str:
 
 def _decode(data: bytes) -> str:
     """Bytes (gzip-compressed or not) -> text: UTF-8 (BOM dropped), else Windows-1252/Latin-1."""
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise PortalParseError(f"invalid gzip data ({exc})") from exc
+    data = gunzip(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -555,7 +550,7 @@ def detect_format(data: bytes, name: str) -> str:
     ``metadata`` object) -> search results; objects with ``topicId`` (concatenated) -> the
     open-calls collection; text whose first line names identifier and title columns -> CSV.
     """
-    text = _decode(data[:4096] if data[:2] != _GZIP_MAGIC else data).lstrip()
+    text = _decode(data[:4096] if data[:2] != GZIP_MAGIC else data).lstrip()
     kind = _json_kind(text) if text.startswith("{") else None
     if kind is None and text.startswith("{"):
         kind = _json_kind(_decode(data).lstrip())

@@ -16,7 +16,7 @@ from scrapers.errors import SourceFileError
 from scrapers.eu_portal import PortalParseError, parse_open_calls
 from scrapers.eu_portal_formats import merge_calls, parse_portal
 from scrapers.iati import read_iati
-from scrapers.records import CallRecord
+from scrapers.records import CallRecord, OrganisationRecord, ProjectRecord
 from scrapers.spreadsheet import SpreadsheetError, parse_files
 from scrapers.store import (
     Progress,
@@ -52,6 +52,26 @@ class ImportReport:
         return "\n".join([f"{self.source}: " + "; ".join(parts), *self.notes, *self.rejected])
 
 
+def _store_evidence(
+    session: Session,
+    report: ImportReport,
+    organisations: Sequence[OrganisationRecord],
+    projects: Sequence[ProjectRecord],
+    org_ids: dict[str, int],
+    progress: ProgressFactory,
+) -> None:
+    """Organisations first (adding their ids to `org_ids`), then projects with participants."""
+    if organisations:
+        stored = store_organisations(
+            session, organisations, progress("organisations", len(organisations))
+        )
+        report.counts["organisations"] = stored.counts
+        org_ids.update(stored.ids)
+    if projects:
+        stored = store_projects(session, projects, org_ids, progress("projects", len(projects)))
+        report.counts["projects"] = stored.counts
+
+
 def import_bench(
     session: Session,
     folder: Path,
@@ -65,17 +85,7 @@ def import_bench(
     org_ids = known_external_ids(session, source, "organisation")
     check_participants(data, set(org_ids))
     report = ImportReport(source)
-    if data.organisations:
-        stored = store_organisations(
-            session, data.organisations, progress("organisations", len(data.organisations))
-        )
-        report.counts["organisations"] = stored.counts
-        org_ids.update(stored.ids)
-    if data.projects:
-        stored = store_projects(
-            session, data.projects, org_ids, progress("projects", len(data.projects))
-        )
-        report.counts["projects"] = stored.counts
+    _store_evidence(session, report, data.organisations, data.projects, org_ids, progress)
     if data.calls:
         stored = store_calls(session, data.calls, progress("calls", len(data.calls)))
         report.counts["calls"] = stored.counts
@@ -106,18 +116,7 @@ def import_iati(
     """An IATI activity file: its organisations first, then its activities as projects."""
     data = read_iati(path)
     report = ImportReport("iati", rejected=[f"{path}: skipped {reason}" for reason in data.skipped])
-    org_ids: dict[str, int] = {}
-    if data.organisations:
-        stored = store_organisations(
-            session, data.organisations, progress("organisations", len(data.organisations))
-        )
-        report.counts["organisations"] = stored.counts
-        org_ids = stored.ids
-    if data.projects:
-        stored = store_projects(
-            session, data.projects, org_ids, progress("projects", len(data.projects))
-        )
-        report.counts["projects"] = stored.counts
+    _store_evidence(session, report, data.organisations, data.projects, {}, progress)
     return report
 
 
@@ -180,14 +179,5 @@ def import_spreadsheet(
         raise SourceFileError(where, None, str(exc)) from exc
     report = ImportReport("spreadsheet", rejected=data.rejected, notes=data.notes)
     org_ids = known_external_ids(session, "spreadsheet", "organisation")
-    stored = store_organisations(
-        session, data.organisations, progress("organisations", len(data.organisations))
-    )
-    report.counts["organisations"] = stored.counts
-    org_ids.update(stored.ids)
-    if data.projects:
-        stored = store_projects(
-            session, data.projects, org_ids, progress("projects", len(data.projects))
-        )
-        report.counts["projects"] = stored.counts
+    _store_evidence(session, report, data.organisations, data.projects, org_ids, progress)
     return report
