@@ -27,6 +27,7 @@ from models.project import (
 from models.provenance import Provenance
 from models.reference import Country, IncomeGroup
 from models.user import ApiKey, Role, User, UserPublic
+from models.website import WebsiteSource, WebsiteSourcePublic
 
 __all__ = [
     "ApiKey",
@@ -64,4 +65,6 @@ __all__ = [
     "User",
     "UserPublic",
     "Visibility",
+    "WebsiteSource",
+    "WebsiteSourcePublic",
 ]

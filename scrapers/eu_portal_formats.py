@@ -16,11 +16,12 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scrapers.call_merge import merge_calls
 from scrapers.eu_portal import (
     CURRENCY,
     FUNDER,
@@ -478,40 +479,11 @@ def parse_csv_export(data: bytes) -> PortalBatch:
     return PortalBatch(merge_calls(calls), rejected)
 
 
-# --- open-calls collection, merging, detection ----------------------------------------------------
+# --- open-calls collection, detection ----------------------------------------------------
 
 
 def _parse_open_calls(data: bytes) -> PortalBatch:
     return PortalBatch(parse_open_calls(data))
-
-
-def _merge_two(first: CallRecord, other: CallRecord) -> CallRecord:
-    """Fields of `first` where it has them, else `other`'s; deadlines and keywords united,
-    budget range widened, action types listed once each."""
-    merged: dict[str, Any] = {}
-    for spec in fields(CallRecord):
-        mine, theirs = getattr(first, spec.name), getattr(other, spec.name)
-        merged[spec.name] = mine if mine not in (None, "", ()) else theirs
-    lows = [v for v in (first.budget_min, other.budget_min) if v is not None]
-    highs = [v for v in (first.budget_max, other.budget_max) if v is not None]
-    actions = [*first.action_type.split("; "), *other.action_type.split("; ")]
-    merged.update(
-        deadlines=tuple(sorted({*first.deadlines, *other.deadlines})),
-        keywords=_distinct([*first.keywords, *other.keywords]),
-        budget_min=min(lows, default=None),
-        budget_max=max(highs, default=None),
-        action_type="; ".join(_distinct(actions)),
-    )
-    return CallRecord(**merged)
-
-
-def merge_calls(calls: Iterable[CallRecord]) -> list[CallRecord]:
-    """One record per external id, in first-seen order (the store takes each id once)."""
-    merged: dict[str, CallRecord] = {}
-    for call in calls:
-        seen = merged.get(call.external_id)
-        merged[call.external_id] = call if seen is None else _merge_two(seen, call)
-    return list(merged.values())
 
 
 Parser = Callable[[bytes], PortalBatch]

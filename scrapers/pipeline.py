@@ -12,9 +12,10 @@ from pathlib import Path
 from sqlmodel import Session
 
 from scrapers.bench import check_participants, read_bench_dir
+from scrapers.call_merge import merge_calls
 from scrapers.errors import SourceFileError
 from scrapers.eu_portal import PortalParseError, parse_open_calls
-from scrapers.eu_portal_formats import merge_calls, parse_portal
+from scrapers.eu_portal_formats import parse_portal
 from scrapers.iati import read_iati
 from scrapers.records import CallRecord, OrganisationRecord, ProjectRecord
 from scrapers.spreadsheet import SpreadsheetError, parse_files
@@ -45,6 +46,7 @@ class ImportReport:
     def summary(self) -> str:
         parts = [
             f"{kind}: {c.inserted} new, {c.updated} updated, {c.unchanged} unchanged"
+            + (f", {c.merged} already stored from another source (merged)" if c.merged else "")
             for kind, c in self.counts.items()
         ]
         if self.rejected:

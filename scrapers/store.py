@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import delete, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from models.call import Call
@@ -20,6 +21,7 @@ from models.organisation import Organisation
 from models.project import Project, ProjectParticipant
 from models.provenance import Provenance
 from models.reference import income_flags
+from scrapers.call_merge import CallKey, CallMatcher
 from scrapers.records import CallRecord, OrganisationRecord, ProjectRecord
 
 Progress = Callable[[int], None]  # called with the number of records just handled
@@ -42,10 +44,11 @@ class StoreCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    merged: int = 0  # new to this source, but the same entity as one already stored
 
     @property
     def total(self) -> int:
-        return self.inserted + self.updated + self.unchanged
+        return self.inserted + self.updated + self.unchanged + self.merged
 
 
 @dataclass
@@ -83,33 +86,47 @@ def upsert(
     model: type[SQLModel],
     fields: Callable[[R], dict[str, Any]],
     progress: Progress | None = None,
+    link: Callable[[R], int | None] | None = None,
+    apply: Callable[[Any, R], None] | None = None,
 ) -> Stored:
-    """Insert new records, update changed ones, leave unchanged ones alone; write provenance."""
+    """Insert new records, update changed ones, leave unchanged ones alone; write provenance.
+
+    `link` may name an existing row that a record new to its source duplicates (the record is
+    then merged into it, with a provenance row of its own); `apply` writes a record onto an
+    existing row (default: every field of `fields`).
+    """
+    apply = apply or _overwrite(fields)
     counts, ids, changed = StoreCounts(), {}, set()
     by_source: dict[str, dict[str, Provenance]] = {}
     for chunk in _chunks(records):
         fresh: list[tuple[R, str, Any]] = []
         stale: list[tuple[R, str, Provenance]] = []
+        linked: list[tuple[R, str, int]] = []
         for record in chunk:
             if record.source not in by_source:
                 by_source[record.source] = provenance_of(session, record.source, entity_type)
             prov = by_source[record.source].get(record.external_id)
             digest = record.digest()
-            if prov is None:
+            target = link(record) if prov is None and link is not None else None
+            if target is not None:
+                linked.append((record, digest, target))
+            elif prov is None:
                 fresh.append((record, digest, model(**fields(record))))
             elif prov.content_hash != digest:
                 stale.append((record, digest, prov))
             else:
                 ids[record.external_id] = prov.entity_id
                 counts.unchanged += 1
-        _update(session, model, stale, fields)
+        _update(session, model, stale, apply)
+        _merge(session, model, linked, apply)
         session.add_all([row for _, _, row in fresh])
         session.flush()
         now = utcnow()
-        for record, digest, row in fresh:
+        new = [(record, digest, row.id) for record, digest, row in fresh] + linked
+        for record, digest, entity_id in new:
             prov = Provenance(
                 entity_type=entity_type,
-                entity_id=row.id,
+                entity_id=entity_id,
                 source=record.source,
                 external_id=record.external_id,
                 content_hash=digest,
@@ -117,35 +134,58 @@ def upsert(
             )
             session.add(prov)
             by_source[record.source][record.external_id] = prov
-            ids[record.external_id] = row.id
-            changed.add(row.id)
+            ids[record.external_id] = entity_id
+            changed.add(entity_id)
         for record, _, prov in stale:
             ids[record.external_id] = prov.entity_id
             changed.add(prov.entity_id)
         counts.inserted += len(fresh)
         counts.updated += len(stale)
+        counts.merged += len(linked)
         if progress:
             progress(len(chunk))
     session.flush()
     return Stored(counts, ids, changed)
 
 
+def _overwrite(fields: Callable[[R], dict[str, Any]]) -> Callable[[Any, R], None]:
+    def apply(row: Any, record: R) -> None:
+        for name, value in fields(record).items():
+            setattr(row, name, value)
+
+    return apply
+
+
 def _update(
     session: Session,
     model: type[SQLModel],
     stale: list[tuple[R, str, Provenance]],
-    fields: Callable[[R], dict[str, Any]],
+    apply: Callable[[Any, R], None],
 ) -> None:
     rows = _load(session, model, [prov.entity_id for _, _, prov in stale])
     now = utcnow()
     for record, digest, prov in stale:
         row = rows[prov.entity_id]
-        for name, value in fields(record).items():
-            setattr(row, name, value)
+        apply(row, record)
         if hasattr(row, "updated_at"):
             row.updated_at = now
         prov.content_hash = digest
         prov.fetched_at = now
+
+
+def _merge(
+    session: Session,
+    model: type[SQLModel],
+    linked: list[tuple[R, str, int]],
+    apply: Callable[[Any, R], None],
+) -> None:
+    rows = _load(session, model, [entity_id for _, _, entity_id in linked])
+    now = utcnow()
+    for record, _, entity_id in linked:
+        row = rows[entity_id]
+        apply(row, record)
+        if hasattr(row, "updated_at"):
+            row.updated_at = now
 
 
 def organisation_fields(record: OrganisationRecord) -> dict[str, Any]:
@@ -276,12 +316,51 @@ def _replace_participants(
         session.execute(insert(ProjectParticipant), list(chunk))
 
 
+def apply_call(row: Call, record: CallRecord) -> None:
+    """A record of the call's own source rewrites it; a record of another source that is the
+    same call (see `scrapers.call_merge`) only fills what is missing and adds its deadlines."""
+    if (row.source, row.source_id) == (record.source, record.external_id):
+        for name, value in call_fields(record).items():
+            setattr(row, name, value)
+        return
+    for name, value in call_fields(record).items():
+        if name not in ("source", "source_id", "status") and getattr(row, name) in (None, "", []):
+            setattr(row, name, value)
+    deadlines = sorted({*map(date.fromisoformat, row.deadlines), *record.deadlines})
+    row.deadlines = [d.isoformat() for d in deadlines]
+    row.next_deadline = next_deadline(deadlines)
+
+
+def call_matcher(session: Session) -> CallMatcher:
+    """Every stored call, as the matcher needs it (one query)."""
+    query = sa_select(
+        col(Call.id), col(Call.source), col(Call.source_id), col(Call.title), col(Call.deadlines)
+    )
+    rows = session.execute(query).all()
+    return CallMatcher(
+        CallKey.of(id_, source, source_id, title, map(date.fromisoformat, deadlines))
+        for id_, source, source_id, title, deadlines in rows
+        if id_ is not None
+    )
+
+
 def store_calls(
     session: Session, records: Sequence[CallRecord], progress: Progress | None = None
 ) -> Stored:
-    return upsert(
-        session, records, entity_type="call", model=Call, fields=call_fields, progress=progress
+    """Calls, each new one first checked against the stored calls of other sources: the same
+    call met again is merged into the stored one, not duplicated."""
+    matcher = call_matcher(session)
+    stored = upsert(
+        session,
+        records,
+        entity_type="call",
+        model=Call,
+        fields=call_fields,
+        progress=progress,
+        link=matcher.find,
+        apply=apply_call,
     )
+    return stored
 
 
 def known_external_ids(session: Session, source: str, entity_type: str) -> dict[str, int]:
