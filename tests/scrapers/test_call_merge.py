@@ -26,7 +26,7 @@ DEADLINE = date(2027, 3, 15)
 
 
 def call(
-    source: str, external_id: str, title: str, *deadlines: date, **extra: object
+    source: str, external_id: str, title: str, *deadlines: date, **extra: Any
 ) -> CallRecord:
     return CallRecord(
         source=source, external_id=external_id, title=title, deadlines=deadlines, **extra
