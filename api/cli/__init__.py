@@ -1,0 +1,9 @@
+"""The `healthmatch` command: a thin edge over the service functions.
+
+One module per group of commands; importing them registers their commands on `app`.
+"""
+
+from api.cli import db, evaluate, imports, search, server  # noqa: F401  (registers commands)
+from api.cli.common import app
+
+__all__ = ["app"]
