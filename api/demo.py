@@ -17,13 +17,8 @@ from models.db import session_scope
 from models.network import Membership, Network
 from models.organisation import Organisation
 from models.settings import Settings
-from scrapers.pipeline import (
-    ImportReport,
-    ProgressFactory,
-    import_bench,
-    import_open_calls,
-    read_open_calls,
-)
+from scrapers.call_imports import import_open_calls, read_open_calls
+from scrapers.pipeline import ImportReport, ProgressFactory, import_bench
 
 if TYPE_CHECKING:
     from api.services.search_index import IndexReport

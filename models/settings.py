@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -33,6 +33,29 @@ class Settings(BaseSettings):
         default=None,
         description="Search index file; default: see `search_index_path`.",
     )
+
+    fetch_cache_dir: Path | None = Field(
+        default=Path.home() / ".cache" / "healthmatch" / "http",
+        description="On-disk cache for conditional GETs of imported URLs; empty: no cache.",
+    )
+    fetch_allowed_origins: str = Field(
+        default="",
+        description="Comma-separated origins (http://host:port) exempt from the private-address "
+        "guard, e.g. an intranet mirror; nothing by default.",
+    )
+    fetch_max_mb: int = Field(default=50, ge=1, description="Largest response body accepted.")
+    fetch_timeout_s: float = Field(default=20.0, gt=0)
+    fetch_min_interval_s: float = Field(
+        default=1.0, ge=0, description="Pause between two requests to the same host."
+    )
+
+    @field_validator("fetch_cache_dir", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(o.strip() for o in self.fetch_allowed_origins.split(",") if o.strip())
 
     def search_index_path(self) -> Path:
         """`index_path`, else `X.db.index` beside a SQLite file `X.db`, else `healthmatch.index`

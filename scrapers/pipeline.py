@@ -1,77 +1,34 @@
-"""Import pipelines: read -> parse -> validate -> store, all of it in the caller's transaction.
+"""Importers of evidence (organisations and their projects): read -> parse -> validate -> store,
+all of it in the caller's transaction.
 
 Everything is parsed and checked before the first row is written, so a bad file changes nothing.
+Calls are imported by `scrapers.call_imports`, member websites by `scrapers.site_imports`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlmodel import Session
 
 from scrapers.bench import check_participants, read_bench_dir
-from scrapers.call_merge import merge_calls
+from scrapers.cordis import CordisParseError, parse_cordis, table_name
 from scrapers.errors import SourceFileError
-from scrapers.eu_portal import PortalParseError, parse_open_calls
-from scrapers.eu_portal_formats import parse_portal
 from scrapers.iati import read_iati
-from scrapers.records import CallRecord, OrganisationRecord, ProjectRecord
+from scrapers.report import ImportReport, ProgressFactory, no_progress, read_bytes, store_evidence
 from scrapers.spreadsheet import SpreadsheetError, parse_files
-from scrapers.store import (
-    Progress,
-    StoreCounts,
-    known_external_ids,
-    store_calls,
-    store_organisations,
-    store_projects,
-)
+from scrapers.store import known_external_ids, store_calls
 
-# Given a stage's label and its number of records, returns the callback that advances it.
-ProgressFactory = Callable[[str, int], Progress]
-
-
-def _no_progress(_label: str, _total: int) -> Progress:
-    return lambda _n: None
-
-
-@dataclass
-class ImportReport:
-    source: str
-    counts: dict[str, StoreCounts] = field(default_factory=dict)
-    rejected: list[str] = field(default_factory=list)  # "FILE:LINE: reason", left out
-    notes: list[str] = field(default_factory=list)  # how the input was read
-
-    def summary(self) -> str:
-        parts = [
-            f"{kind}: {c.inserted} new, {c.updated} updated, {c.unchanged} unchanged"
-            + (f", {c.merged} already stored from another source (merged)" if c.merged else "")
-            for kind, c in self.counts.items()
-        ]
-        if self.rejected:
-            parts.append(f"{len(self.rejected)} rejected")
-        return "\n".join([f"{self.source}: " + "; ".join(parts), *self.notes, *self.rejected])
-
-
-def _store_evidence(
-    session: Session,
-    report: ImportReport,
-    organisations: Sequence[OrganisationRecord],
-    projects: Sequence[ProjectRecord],
-    org_ids: dict[str, int],
-    progress: ProgressFactory,
-) -> None:
-    """Organisations first (adding their ids to `org_ids`), then projects with participants."""
-    if organisations:
-        stored = store_organisations(
-            session, organisations, progress("organisations", len(organisations))
-        )
-        report.counts["organisations"] = stored.counts
-        org_ids.update(stored.ids)
-    if projects:
-        stored = store_projects(session, projects, org_ids, progress("projects", len(projects)))
-        report.counts["projects"] = stored.counts
+__all__ = [
+    "ImportReport",
+    "ProgressFactory",
+    "import_bench",
+    "import_cordis",
+    "import_iati",
+    "import_spreadsheet",
+]
 
 
 def import_bench(
@@ -79,7 +36,7 @@ def import_bench(
     folder: Path,
     *,
     source: str | None = None,
-    progress: ProgressFactory = _no_progress,
+    progress: ProgressFactory = no_progress,
 ) -> ImportReport:
     """Load a benchmark-format folder; `source` (default: the folder's name) keys provenance."""
     source = source or folder.resolve().name
@@ -87,75 +44,20 @@ def import_bench(
     org_ids = known_external_ids(session, source, "organisation")
     check_participants(data, set(org_ids))
     report = ImportReport(source)
-    _store_evidence(session, report, data.organisations, data.projects, org_ids, progress)
+    store_evidence(session, report, data.organisations, data.projects, org_ids, progress)
     if data.calls:
         stored = store_calls(session, data.calls, progress("calls", len(data.calls)))
         report.counts["calls"] = stored.counts
     return report
 
 
-def read_open_calls(path: Path) -> list[CallRecord]:
-    """The EU portal's open-calls collection (plain or gzipped), with errors naming the file."""
-    try:
-        return parse_open_calls(path.read_bytes())
-    except OSError as exc:
-        raise SourceFileError(path, None, f"cannot read ({exc.strerror})") from exc
-    except PortalParseError as exc:
-        raise SourceFileError(path, None, str(exc)) from exc
-
-
-def import_open_calls(
-    session: Session, records: list[CallRecord], *, progress: ProgressFactory = _no_progress
-) -> ImportReport:
-    report = ImportReport("eu-portal")
-    report.counts["calls"] = store_calls(session, records, progress("calls", len(records))).counts
-    return report
-
-
 def import_iati(
-    session: Session, path: Path, *, progress: ProgressFactory = _no_progress
+    session: Session, path: Path, *, progress: ProgressFactory = no_progress
 ) -> ImportReport:
     """An IATI activity file: its organisations first, then its activities as projects."""
     data = read_iati(path)
     report = ImportReport("iati", rejected=[f"{path}: skipped {reason}" for reason in data.skipped])
-    _store_evidence(session, report, data.organisations, data.projects, {}, progress)
-    return report
-
-
-_PORTAL_SUFFIXES = (".json", ".jsonl", ".gz", ".csv")
-
-
-def _portal_files(path: Path) -> list[Path]:
-    if not path.is_dir():
-        return [path]
-    return sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(_PORTAL_SUFFIXES))
-
-
-def _where(file: Path, reason: str) -> str:
-    """``line 7: why`` -> ``FILE:7: why``; any other reason -> ``FILE: reason``."""
-    if reason.startswith("line "):
-        return f"{file}:{reason.removeprefix('line ')}"
-    return f"{file}: {reason}"
-
-
-def import_eu_portal(
-    session: Session, path: Path, *, progress: ProgressFactory = _no_progress
-) -> ImportReport:
-    """Funding & Tenders payloads (a file, or a folder of them) in any recorded format: all
-    parsed first, then stored; a topic met in several files or formats is one call."""
-    report = ImportReport("eu-portal")
-    records: list[CallRecord] = []
-    for file in _portal_files(path):
-        try:
-            batch = parse_portal(file.read_bytes(), file.name)
-        except OSError as exc:
-            raise SourceFileError(file, None, f"cannot read ({exc.strerror})") from exc
-        except PortalParseError as exc:
-            raise SourceFileError(file, None, str(exc)) from exc
-        records += batch.calls
-        report.rejected += [_where(file, reason) for reason in batch.rejected]
-    calls = merge_calls(records)
-    report.counts["calls"] = store_calls(session, calls, progress("calls", len(calls))).counts
+    store_evidence(session, report, data.organisations, data.projects, {}, progress)
     return report
 
 
@@ -163,7 +65,7 @@ def import_spreadsheet(
     session: Session,
     path: Path | Sequence[Path],
     *,
-    progress: ProgressFactory = _no_progress,
+    progress: ProgressFactory = no_progress,
 ) -> ImportReport:
     """Members (and their projects) from CSV or XLSX files: one sheet, or an organisations sheet
     and a projects sheet (in one workbook or two files). Rejected rows are listed, the rest kept."""
@@ -181,5 +83,65 @@ def import_spreadsheet(
         raise SourceFileError(where, None, str(exc)) from exc
     report = ImportReport("spreadsheet", rejected=data.rejected, notes=data.notes)
     org_ids = known_external_ids(session, "spreadsheet", "organisation")
-    _store_evidence(session, report, data.organisations, data.projects, org_ids, progress)
+    store_evidence(session, report, data.organisations, data.projects, org_ids, progress)
+    return report
+
+
+# --- CORDIS open data -----------------------------------------------------------------------------
+
+CORDIS_ZIP_MAX = 2 * 1024**3  # uncompressed bytes read from one published archive, at most
+
+
+def _cordis_zip_tables(archive_path: Path) -> dict[str, bytes]:
+    """The CORDIS tables inside a published archive (``cordis-HORIZONprojects-csv.zip``)."""
+    tables: dict[str, bytes] = {}
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            members = [(table_name(i.filename), i) for i in archive.infolist() if not i.is_dir()]
+            wanted = [(name, info) for name, info in members if name is not None]
+            if sum(info.file_size for _, info in wanted) > CORDIS_ZIP_MAX:
+                raise SourceFileError(archive_path, None, "tables larger than 2 GB uncompressed")
+            for name, info in wanted:
+                tables[name] = archive.read(info)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceFileError(archive_path, None, f"not a readable zip archive ({exc})") from exc
+    return tables
+
+
+def cordis_tables(paths: Sequence[Path]) -> dict[str, bytes]:
+    """project.csv, organization.csv, topics.csv ... given as files, folders or zip archives."""
+    tables: dict[str, bytes] = {}
+    for path in paths:
+        if path.is_dir():
+            files = [p for p in sorted(path.iterdir()) if table_name(p.name)]
+            tables.update({str(table_name(p.name)): read_bytes(p) for p in files})
+        elif zipfile.is_zipfile(path):
+            tables.update(_cordis_zip_tables(path))
+        elif (name := table_name(path.name)) is not None:
+            tables[name] = read_bytes(path)
+        else:
+            raise SourceFileError(
+                path, None, "not a CORDIS table (project.csv, organization.csv, topics.csv)"
+            )
+    return tables
+
+
+def import_cordis(
+    session: Session,
+    paths: Sequence[Path],
+    *,
+    source: str = "cordis",
+    progress: ProgressFactory = no_progress,
+) -> ImportReport:
+    """The CORDIS open-data tables as published: projects (with their topic as the call they
+    were won under) and the organisations taking part, with their roles."""
+    tables = cordis_tables(paths)
+    where = ", ".join(map(str, paths))
+    try:
+        data = parse_cordis(tables, source)
+    except CordisParseError as exc:
+        raise SourceFileError(where, None, str(exc)) from exc
+    report = ImportReport("cordis", rejected=data.rejected, notes=data.notes)
+    org_ids = known_external_ids(session, source, "organisation")
+    store_evidence(session, report, data.organisations, data.projects, org_ids, progress)
     return report

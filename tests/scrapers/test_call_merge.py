@@ -25,9 +25,7 @@ from scrapers.store import store_calls
 DEADLINE = date(2027, 3, 15)
 
 
-def call(
-    source: str, external_id: str, title: str, *deadlines: date, **extra: Any
-) -> CallRecord:
+def call(source: str, external_id: str, title: str, *deadlines: date, **extra: Any) -> CallRecord:
     return CallRecord(
         source=source, external_id=external_id, title=title, deadlines=deadlines, **extra
     )

@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from api.cli import app
 from models.call import Call
 from models.db import session_scope
+from scrapers.call_imports import import_eu_portal
 from scrapers.errors import SourceFileError
 from scrapers.eu_portal import PortalParseError
 from scrapers.eu_portal_formats import detect_format, parse_portal
-from scrapers.pipeline import import_eu_portal
 from scrapers.records import CallRecord
 from tests.conftest import FIXTURES
 
