@@ -33,9 +33,13 @@ class OrganisationRecord:
     languages: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()  # countries of work
     themes: tuple[str, ...] = ()
+    contact_email: str = ""  # private: never shown to other members
 
     def digest(self) -> str:
-        return content_hash(asdict(self))
+        payload = asdict(self)
+        if not self.contact_email:  # hashes of records without one stay as they were
+            del payload["contact_email"]
+        return content_hash(payload)
 
 
 @dataclass(frozen=True)

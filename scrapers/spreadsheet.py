@@ -98,6 +98,33 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "year": ("year", "start year", "project year"),
     "role": ("role", "project role", "participant role"),
 }
+# The same headers in French, Spanish and Portuguese, the other working languages of the networks
+# (accents are ignored by `_norm_header`).
+FOREIGN_HEADERS: dict[str, tuple[str, ...]] = {
+    "id": ("identifiant", "identificador", "codigo"),
+    "name": ("nom", "nom de l organisation", "nombre", "organizacion", "nome", "organizacao"),
+    "short name": ("sigle", "acronyme", "sigla", "acronimo"),
+    "country": ("pays", "pays du siege", "siege", "pais", "pais sede", "sede"),
+    "city": ("ville", "ciudad", "cidade"),
+    "type": ("type d organisation", "tipo", "tipo de organizacion", "tipo de organizacao"),
+    "website": ("site web", "site internet", "sitio web", "pagina web"),
+    "email": ("courriel", "adresse e mail", "correo", "correo electronico", "correio eletronico"),
+    "countries of work": (
+        "pays d intervention",
+        "pays d activite",
+        "paises de intervencion",
+        "paises de trabajo",
+        "paises de atuacao",
+        "paises",
+    ),
+    "themes": ("themes", "thematiques", "domaines", "temas", "areas tematicas"),
+    "languages": ("langues", "langues de travail", "idiomas", "lenguas", "linguas"),
+    "description": ("presentation", "descripcion", "descricao"),
+    "project title": ("titre du projet", "projet", "titulo del proyecto", "proyecto", "projeto"),
+    "project description": ("resume", "description du projet", "resumen", "resumo"),
+    "year": ("annee", "ano"),
+    "role": ("role dans le projet", "rol", "papel"),
+}
 ORG_ONLY = {
     "id",
     "short name",
@@ -139,7 +166,12 @@ def _norm_header(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
-_SYNONYMS = {_norm_header(s): canon for canon, syns in HEADERS.items() for s in syns}
+_SYNONYMS = {
+    _norm_header(s): canon
+    for table in (FOREIGN_HEADERS, HEADERS)  # English last: it wins where a word is shared
+    for canon, syns in table.items()
+    for s in syns
+}
 
 
 def canonical_header(text: str) -> str | None:
@@ -162,6 +194,20 @@ _ORG_TYPES: dict[str, OrgType] = {
     "civil society organisation": OrgType.NGO,
     "civil society organization": OrgType.NGO,
     "ingo": OrgType.NGO,
+    "ong": OrgType.NGO,  # French, Spanish, Portuguese
+    "association sans but lucratif": OrgType.NGO,
+    "organizacion no gubernamental": OrgType.NGO,
+    "universite": OrgType.RESEARCH,
+    "universidad": OrgType.RESEARCH,
+    "universidade": OrgType.RESEARCH,
+    "institut de recherche": OrgType.RESEARCH,
+    "ministere": OrgType.PUBLIC,
+    "ministere de la sante": OrgType.PUBLIC,
+    "ministerio": OrgType.PUBLIC,
+    "ministerio de salud": OrgType.PUBLIC,
+    "ministerio da saude": OrgType.PUBLIC,
+    "entreprise": OrgType.PRIVATE,
+    "empresa": OrgType.PRIVATE,
     "university": OrgType.RESEARCH,
     "academic": OrgType.RESEARCH,
     "academia": OrgType.RESEARCH,
@@ -476,6 +522,7 @@ def _organisation(row: dict[str, str]) -> OrganisationRecord:
         city=row.get("city", ""),
         org_type=org_type(row.get("type", "")),
         website=row.get("website", ""),
+        contact_email=email,
         description=row.get("description", ""),
         languages=split_list(row.get("languages", "")),
         countries=countries,

@@ -191,7 +191,11 @@ def _merge(
 def organisation_fields(record: OrganisationRecord) -> dict[str, Any]:
     hq_group, lmic_hq, works_in_lmic = income_flags(record.country, record.countries)
     aliases = [record.short_name] if record.short_name and record.short_name != record.name else []
+    # An e-mail address is written only when the source gives one: never erased by a source
+    # that does not know it.
+    email = {"contact_email": record.contact_email} if record.contact_email else {}
     return {
+        **email,
         "name": record.name,
         "aliases": aliases,
         "hq_country": record.country,

@@ -213,3 +213,34 @@ def test_cli_template_then_import(
     result = runner.invoke(app, ["import", "csv", str(tmp_path / "missing.csv")])
     assert result.exit_code == 1
     assert "missing.csv: cannot read" in result.output
+
+
+def test_french_and_spanish_headers_are_recognised() -> None:
+    assert canonical_header("Nom de l'organisation") == "name"
+    assert canonical_header("Pays d'intervention") == "countries of work"
+    assert canonical_header("Correo electrónico") == "email"
+    assert canonical_header("Sitio web") == "website"
+    members = (
+        "Nom;Pays;Type;Courriel;Pays d'intervention;Thématiques\n"
+        "Santé Sud;France;ONG;contact@sante-sud.example;SN, ML;santé maternelle\n"
+    )
+    data = parse_files([("membres.csv", members.encode("cp1252"))])
+    assert data.rejected == []
+    (org,) = data.organisations
+    assert (org.name, org.country, org.countries) == ("Santé Sud", "FR", ("SN", "ML"))
+    assert org.contact_email == "contact@sante-sud.example"
+
+
+def test_contact_emails_are_stored_and_never_erased_by_a_source_without_them(
+    tmp_path: Path, engine: Engine
+) -> None:
+    path = _write(tmp_path, "members.csv", MEMBERS)
+    with session_scope(engine) as session:
+        import_spreadsheet(session, path)
+    without = _write(tmp_path, "again.csv", MEMBERS.replace("a@spt.example", ""))
+    with session_scope(engine) as session:
+        report = import_spreadsheet(session, without)
+    assert report.counts["organisations"].updated == 1  # the row changed: no e-mail any more
+    with Session(engine) as session:
+        org = session.exec(select(Organisation).where(Organisation.name == "Santé Pour Tous")).one()
+    assert org.contact_email == "a@spt.example"
