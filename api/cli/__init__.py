@@ -3,7 +3,7 @@
 One module per group of commands; importing them registers their commands on `app`.
 """
 
-from api.cli import db, evaluate, imports, search, server  # noqa: F401  (registers commands)
+from api.cli import db, evaluate, imports, scrape, search, server  # noqa: F401  (registers commands)
 from api.cli.common import app
 
 __all__ = ["app"]

@@ -167,3 +167,42 @@ def import_feed_command(
     feed_url = location.strip() if is_url(location) else ""
     with cli_errors(), local_paths([location]) as (path,):
         run_import(lambda s, p: import_feed(s, path, feed_url=feed_url, source=source, progress=p))
+
+
+@import_app.command("website")
+def import_website_command(
+    url: Annotated[str, typer.Argument(metavar="URL", help="The page listing its projects.")],
+    org: Annotated[int, typer.Option("--org", metavar="ORG_ID", help="The member's id.")],
+    link_pattern: Annotated[
+        str, typer.Option(help="Regex a project page's URL must match (default: guessed).")
+    ] = "",
+    title_selector: Annotated[str, typer.Option(help="CSS selector of a project's title.")] = "",
+    description_selector: Annotated[
+        str, typer.Option(help="CSS selector of a project's description.")
+    ] = "",
+    date_selector: Annotated[str, typer.Option(help="CSS selector of a project's dates.")] = "",
+    country_selector: Annotated[
+        str, typer.Option(help="CSS selector of a project's countries.")
+    ] = "",
+    max_pages: Annotated[int, typer.Option(min=1, help="Project pages followed at most.")] = 50,
+) -> None:
+    """Import a member's projects from its website and remember the site for `scrape members`.
+
+    Project pages are read through schema.org JSON-LD first, then Open Graph, then the given
+    CSS selectors, then the page's main heading and text."""
+    from api.services.websites import import_website
+
+    options = {
+        "link_pattern": link_pattern,
+        "title_selector": title_selector,
+        "description_selector": description_selector,
+        "date_selector": date_selector,
+        "country_selector": country_selector,
+        "max_pages": max_pages,
+    }
+    settings = get_settings()
+    with cli_errors(), temporary_engine(settings=settings) as engine:
+        require_current(engine)
+        with make_fetcher(settings) as fetcher, progress_bars() as progress:
+            report = import_website(engine, org, url, options, fetcher.get, progress)
+    typer.echo(report.summary())
