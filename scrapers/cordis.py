@@ -64,10 +64,16 @@ REQUIRED_COLUMNS = {
     "euroSciVoc": ("projectID", "euroSciVocTitle"),
 }
 
-# CORDIS roles -> healthmatch roles; `bench.ROLES` plus the roles only the full dumps use.
+# Column names of the older CORDIS layout (H2020 and FP7 dumps published before 2022) -> today's.
+_OLD_COLUMNS = {"organization": {"id": "organisationID"}}
+
+# CORDIS roles -> healthmatch roles; `bench.ROLES` plus the roles only the full dumps use
+# (ERC grants name their host institution, older dumps their beneficiaries).
 _ROLES = {
     **{key.casefold(): value for key, value in ROLES.items()},
     "internationalpartner": "partner",
+    "hostinstitution": "lead",
+    "beneficiary": "partner",
 }
 _PROGRAMMES = {"HORIZON": "Horizon Europe", "H2020": "Horizon 2020", "FP7": "FP7"}
 _CSV_FIELD_LIMIT = 16 * 1024 * 1024
@@ -160,6 +166,9 @@ def _open_table(name: str, data: bytes, notes: list[str]) -> Iterator[tuple[int,
     except csv.Error as exc:
         raise CordisParseError(f"{label}: unreadable header line ({exc})") from exc
     columns = {cell.casefold(): index for index, cell in enumerate(header)}
+    for old, new in _OLD_COLUMNS.get(name, {}).items():
+        if new.casefold() not in columns and old.casefold() in columns:
+            columns[new.casefold()] = columns.pop(old.casefold())
     missing = [column for column in REQUIRED_COLUMNS[name] if column.casefold() not in columns]
     if missing:
         raise CordisParseError(f"{label}: missing required columns: {', '.join(missing)}")

@@ -246,3 +246,26 @@ def test_euroscivoc_fields_become_keywords() -> None:
     assert by_id["101080928"].keywords == ("malaria", "vaccines")
     assert by_id["101094188"].keywords == ()
     assert result.rejected == ["euroSciVoc.csv:4: unknown project '999'"]
+
+
+def test_the_older_h2020_layout_is_read_too() -> None:
+    """Dumps published before 2022 name the organisation id column `id`, and ERC grants name
+    their host institution."""
+    project = (
+        "rcn;id;acronym;status;programme;topics;frameworkProgramme;title;startDate;endDate;"
+        "objective;totalCost;ecMaxContribution;call;fundingScheme\n"
+        "200400;643589;EXAMPLE;CLOSED;H2020-EU.1.1.;ERC-2014-STG;H2020;Immune ageing;2015-03-01;"
+        "2020-02-29;How the immune system ages.;1499000;1499000;ERC-2014-STG;ERC-STG\n"
+    )
+    organization = (
+        "projectRcn;projectID;projectAcronym;role;id;name;shortName;activityType;"
+        "endOfParticipation;ecContribution;country;street;city;postCode;organizationUrl\n"
+        "200400;643589;EXAMPLE;hostInstitution;999974555;Example University;EXU;HES;false;"
+        "1499000;UK;1 High St;Oxford;OX1;http://www.example.ac.uk\n"
+    )
+    batch = parse_cordis({"project": project.encode(), "organization": organization.encode()})
+    assert batch.rejected == []
+    (record,) = batch.projects
+    assert [(p.org_external_id, p.role) for p in record.participants] == [("999974555", "lead")]
+    (org,) = batch.organisations
+    assert (org.name, org.country, org.org_type) == ("Example University", "GB", "research")
