@@ -123,6 +123,19 @@ class PartnerSearch:
                 allowed[self.evidence.org_index[org_id]] = False
         return self._hits(scores, allowed, top, self._view(query, batch, sims, 0))
 
+    def explain_many(self, query: Query, org_ids: Iterable[str]) -> dict[str, Explanation]:
+        """Why each of these organisations fits the query (unknown ids are left out)."""
+        orgs = [
+            self.evidence.org_index[o]
+            for o in dict.fromkeys(org_ids)
+            if o in self.evidence.org_index
+        ]
+        if not orgs:
+            return {}
+        batch = self.ranker.prepare([query])
+        view = self._view(query, batch, self.ranker.doc_similarities(batch), 0)
+        return {self.evidence.orgs[org].id: self.explain(view, org) for org in orgs}
+
     def similar(self, org_id: str, filters: Filters | None = None, top: int = 10) -> list[Hit]:
         """Organisations whose evidence resembles this organisation's (itself excluded)."""
         org = self._org(org_id)

@@ -3,7 +3,15 @@
 One module per group of commands; importing them registers their commands on `app`.
 """
 
-from api.cli import db, evaluate, imports, scrape, search, server  # noqa: F401  (registers commands)
+from api.cli import (  # noqa: F401  (registers commands)
+    consortium,
+    db,
+    evaluate,
+    imports,
+    scrape,
+    search,
+    server,
+)
 from api.cli.common import app
 
 __all__ = ["app"]

@@ -44,8 +44,16 @@ def eval_command(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Cache no embeddings.")] = False,
+    task: Annotated[
+        str,
+        typer.Option(
+            help="'ranking' (recall, nDCG, MRR) or 'consortium' (builder vs ranking top-k, "
+            "with each call's coordinator as the lead)."
+        ),
+    ] = "ranking",
 ) -> None:
-    """Rank every organisation for every call of a benchmark and report recall, nDCG and MRR."""
+    """Rank every organisation for every call of a benchmark and report recall, nDCG and MRR
+    (or, with --task consortium, propose a consortium per call and compare it with the ranking)."""
     # imported here: the matcher pulls in scikit-learn, which the other commands do not need
     from api.services import evaluation
     from matcher.methods import DEFAULT_METHOD
@@ -55,18 +63,23 @@ def eval_command(
         rows = _parse_top(top)
         use_lead = _parse_lead(lead)
         evaluation.check_method(name)
+        evaluation.check_task(task, name)
         benchmark = evaluation.load_benchmark(evidence_dir, queries)
         evaluation.check_run(benchmark, lead=use_lead, scores_out=scores_out)
         store = None if no_cache else (cache or evaluation.default_cache_path())
         with evaluation.open_cache(store) as vectors, _stage_progress() as progress:
-            report = evaluation.run_eval(
-                benchmark,
-                name,
-                lead=use_lead,
-                top=rows,
-                scores_out=scores_out,
-                cache=vectors,
-                progress=progress,
+            report = (
+                evaluation.run_consortium_eval(benchmark, name, cache=vectors, progress=progress)
+                if task == "consortium"
+                else evaluation.run_eval(
+                    benchmark,
+                    name,
+                    lead=use_lead,
+                    top=rows,
+                    scores_out=scores_out,
+                    cache=vectors,
+                    progress=progress,
+                )
             )
     summary: dict[str, Any] = (
         report.to_json() if report else {"method": name, "calls": 0, "scores_out": str(scores_out)}

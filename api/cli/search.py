@@ -81,7 +81,7 @@ def search_errors() -> Iterator[None]:
 
 
 @contextmanager
-def _searching() -> Iterator[tuple[PartnerSearch, Engine]]:
+def searching() -> Iterator[tuple[PartnerSearch, Engine]]:
     """The search index of the configured database, after checking the schema; a line on stderr
     when the index is older than the data."""
     from api.services.search_index import check_index, load_index
@@ -179,7 +179,7 @@ def search(
     from api.services.matching import search_partners
 
     filters = _filters(country, hq_country, region, income_group, org_type, language, network)
-    with _searching() as (index, _engine):
+    with searching() as (index, _engine):
         ranking = search_partners(search=index, text=text, filters=filters, top=top)
     _show(ranking, f'partners for "{_short(text)}"', as_json)
 
@@ -195,7 +195,7 @@ def match(
     """Organisations ranked for one call of the database."""
     from api.services.matching import members_for_call
 
-    with _searching() as (index, engine), session_scope(engine) as session:
+    with searching() as (index, engine), session_scope(engine) as session:
         ranking = members_for_call(session=session, search=index, call_id=call_id, top=top)
     _show(ranking, f"organisations for call {call_id}: {_short(ranking.query.text)}", as_json)
 
@@ -211,7 +211,7 @@ def calls_for(
     """The open calls of the database that fit one organisation best."""
     from api.services.matching import calls_for_organisation
 
-    with _searching() as (index, engine), session_scope(engine) as session:
+    with searching() as (index, engine), session_scope(engine) as session:
         ranking = calls_for_organisation(session=session, search=index, org_id=org_id, top=top)
     _show(ranking, f"open calls for organisation {org_id}: {_short(ranking.query.text)}", as_json)
 
@@ -235,6 +235,6 @@ def similar(
     from api.services.matching import similar_organisations
 
     filters = _filters(country, hq_country, region, income_group, org_type, language, network)
-    with _searching() as (index, _engine):
+    with searching() as (index, _engine):
         ranking = similar_organisations(search=index, org_id=org_id, filters=filters, top=top)
     _show(ranking, f"similar to organisation {org_id}: {_short(ranking.query.text)}", as_json)

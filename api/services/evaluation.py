@@ -18,7 +18,7 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.services.vector_cache import SqlVectorCache
 from matcher.base import FitProgress
@@ -38,6 +38,9 @@ from scrapers.bench import (
 )
 from scrapers.errors import SourceFileError
 from scrapers.records import CallRecord
+
+if TYPE_CHECKING:
+    from matcher.team_evaluation import ConsortiumEvalReport
 
 
 class EvaluationError(Exception):
@@ -290,3 +293,53 @@ def run_eval(
     if result is not None:
         result.seconds = time.perf_counter() - started
     return result
+
+
+TASKS = ("ranking", "consortium")
+
+
+def check_task(task: str, method: str) -> None:
+    if task not in TASKS:
+        raise EvaluationError(f"--task must be one of {', '.join(TASKS)}, got '{task}'")
+    if task == "consortium" and not method.startswith("hybrid"):
+        raise EvaluationError("--task consortium needs a hybrid method (it builds on the search)")
+
+
+def run_consortium_eval(
+    benchmark: Benchmark,
+    method: str,
+    *,
+    cache: VectorCache | None = None,
+    progress: FitProgress | None = None,
+) -> ConsortiumEvalReport:
+    """Fit `method`, then for every call propose a consortium with its coordinator as the lead and
+    compare it with the ranking's top-k (see `matcher.team_evaluation`)."""
+    from matcher.hybrid import HybridRanker
+    from matcher.search import PartnerSearch
+    from matcher.team_evaluation import evaluate_consortia
+
+    started = time.perf_counter()
+    if benchmark.judgements is None:
+        raise EvaluationError(f"--task consortium needs {benchmark.queries_dir}/qrels.jsonl")
+    ranker = get_method(method)
+    assert isinstance(ranker, HybridRanker)  # check_task allows hybrid methods only
+    ranker.fit(benchmark.corpus, cache=cache, progress=progress)
+    calls = benchmark.queries
+    advance = _stage_advance(progress, "consortia", len(calls))
+    result = evaluate_consortia(
+        PartnerSearch(ranker), calls, benchmark.judgements, method=method, progress=advance
+    )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _stage_advance(progress: FitProgress | None, stage: str, total: int) -> Any:
+    if progress is None:
+        return None
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        progress(stage, done[0], total)
+
+    return advance

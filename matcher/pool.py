@@ -1,0 +1,127 @@
+"""Candidate pools for the consortium builder: a call and a fitted ranker in, a `Problem` out.
+
+The call is scored as a whole (relevance) and aspect by aspect (coverage) with the same fused
+ranker that ranks partners; both are rescaled to [0, 1] over the pool. Redundancy is the cosine
+of the candidates' evidence vectors above the pool's typical (median) pairwise cosine, so two
+organisations count as redundant only when they are more alike than partners in the field usually
+are. Collaboration is the number of past projects shared with the fixed members (lead, includes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from matcher.consortium.problem import Candidate, Problem, Weights
+from matcher.documents import OrgDoc, Query
+from matcher.filters import Filters
+from matcher.hybrid import HybridRanker
+
+POOL_SIZE = 200
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    """Min-max to [0, 1] along the last axis (all equal: all 0)."""
+    low = values.min(axis=-1, keepdims=True)
+    span = values.max(axis=-1, keepdims=True) - low
+    scaled = np.divide(values - low, span, out=np.zeros_like(values), where=span > 0)
+    clipped: np.ndarray = np.clip(scaled, 0.0, 1.0)
+    return clipped
+
+
+def candidate(org: OrgDoc) -> Candidate:
+    return Candidate(
+        id=org.id,
+        name=org.name,
+        country=org.hq_country,
+        income_group=org.income_group,
+        org_type=org.org_type,
+        region=org.hq_region,
+    )
+
+
+def _scores(
+    ranker: HybridRanker, query: Query, aspects: Sequence[str], lead: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n_orgs,) fused scores for the call given the lead, (n_aspects, n_orgs) per aspect."""
+    queries = [
+        query,
+        *(Query(text=aspect, id=f"{query.id}#{i}") for i, aspect in enumerate(aspects)),
+    ]
+    batch = ranker.prepare(queries)
+    legs = ranker.leg_scores(batch, ranker.doc_similarities(batch))
+    fused = ranker.fuse(legs, [lead] + [None] * len(aspects))  # (n_orgs, 1 + n_aspects)
+    finite = np.isfinite(fused)
+    floor = np.where(finite, fused, np.inf).min(axis=0) if finite.any() else np.zeros(len(queries))
+    fused = np.where(finite, fused, floor)  # organisations without evidence score lowest
+    return fused[:, 0], fused[:, 1:].T
+
+
+def _pool(scores: np.ndarray, valid: np.ndarray, fixed: Sequence[int], size: int) -> list[int]:
+    """The fixed members, then the best-scoring eligible organisations, `size` in all."""
+    order = [int(i) for i in np.argsort(-scores, kind="stable") if valid[i]]
+    pool = list(dict.fromkeys(fixed))
+    for i in order:
+        if len(pool) >= size:
+            break
+        if i not in pool:
+            pool.append(i)
+    return pool
+
+
+def _redundancy(vectors: np.ndarray) -> np.ndarray:
+    """(n, n) cosine above the median pairwise cosine, rescaled to [0, 1]."""
+    cosine = np.clip(vectors @ vectors.T, -1.0, 1.0)
+    n = len(cosine)
+    if n < 2:
+        return np.zeros((n, n))
+    upper = cosine[np.triu_indices(n, k=1)]
+    base = float(np.median(upper))
+    above: np.ndarray = np.clip((cosine - base) / max(1.0 - base, 1e-9), 0.0, 1.0)
+    np.fill_diagonal(above, 0.0)
+    return above
+
+
+def _shared_with(ranker: HybridRanker, pool: list[int], fixed: Iterable[int]) -> np.ndarray:
+    collab = ranker.collab_
+    shared = np.zeros(len(pool))
+    for member in fixed:
+        row = np.asarray(collab[member].toarray()).ravel()
+        shared += row[pool]
+    return shared
+
+
+def build_problem(
+    ranker: HybridRanker,
+    query: Query,
+    aspects: Sequence[str],
+    *,
+    lead: str | None = None,
+    include: Iterable[str] = (),
+    filters: Filters | None = None,
+    pool_size: int = POOL_SIZE,
+    weights: Weights | None = None,
+) -> Problem:
+    """The builder's problem for one call: the lead and includes, then the `pool_size` best
+    organisations with evidence that pass `filters` (unknown ids are the builder's to report)."""
+    evidence = ranker.evidence_
+    aspects = list(aspects) or [query.title or query.text[:300]]
+    scores, per_aspect = _scores(ranker, query, aspects, lead)
+    valid = evidence.has_evidence()
+    if filters is not None:
+        valid = valid & filters.mask(evidence.orgs)
+    fixed_ids = [org_id for org_id in (lead, *include) if org_id in evidence.org_index]
+    fixed = [evidence.org_index[org_id] for org_id in fixed_ids if org_id is not None]
+    pool = _pool(scores, valid, fixed, pool_size)
+    vectors = ranker.batch_for_orgs(pool).vectors
+    similarity = _redundancy(vectors) if vectors is not None else np.zeros((len(pool), len(pool)))
+    return Problem(
+        candidates=[candidate(evidence.orgs[i]) for i in pool],
+        relevance=_unit(scores[pool]),
+        coverage=_unit(per_aspect[:, pool]),
+        similarity=similarity,
+        aspects=aspects,
+        collaboration=_shared_with(ranker, pool, fixed),
+        weights=weights or Weights(),
+    )

@@ -1,0 +1,147 @@
+"""`healthmatch consortium` on the test network of test_matching, indexed once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.services.consortium import RuleOverrides, call_rules
+from models.call import Call
+from models.db import make_engine
+from models.migrate import upgrade
+from models.settings import get_settings
+from tests.api.test_matching import ORGANISATIONS, build_network
+
+runner = CliRunner()
+
+
+@dataclass
+class Network:
+    url: str
+    index: Path
+    ids: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    folder = tmp_path_factory.mktemp("consortium")
+    url = f"sqlite:///{folder / 'network.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        ids = build_network(engine)
+    finally:
+        engine.dispose()
+    index = folder / "network.index"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HEALTHMATCH_DATABASE_URL", url)
+        patch.setenv("HEALTHMATCH_INDEX_PATH", str(index))
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["index"])
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    yield Network(url, index, ids)
+
+
+@pytest.fixture
+def env(network: Network, monkeypatch: pytest.MonkeyPatch) -> Network:
+    monkeypatch.setenv("HEALTHMATCH_DATABASE_URL", network.url)
+    monkeypatch.setenv("HEALTHMATCH_INDEX_PATH", str(network.index))
+    get_settings.cache_clear()
+    return network
+
+
+def consortia(env: Network, *args: str) -> dict[str, Any]:
+    call = str(env.ids["malaria_call"])
+    lead = str(env.ids["malaria_ngo"])
+    result = runner.invoke(app, ["consortium", call, "--lead", lead, "--json", *args])
+    assert result.exit_code in (0, 1), result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_consortia_have_the_lead_first_and_satisfy_every_rule(env: Network) -> None:
+    data = consortia(env, "--size", "3", "--alternatives", "2")
+    assert data["rules"]["size"] == [3, 3]
+    assert data["rules"]["sources"]["min_size"] == "set by you"
+    assert data["aspects"]  # the call's work areas
+    assert 1 <= len(data["consortia"]) <= 2
+    for consortium in data["consortia"]:
+        members = consortium["members"]
+        assert len(members) == 3
+        assert members[0]["id"] == env.ids["malaria_ngo"] and members[0]["role"] == "lead"
+        assert all(rule["ok"] for rule in consortium["rules"])
+        assert len(consortium["coverage"]) == len(data["aspects"])
+    first = data["consortia"][0]["members"]
+    assert any(m["why"] and m["why"]["projects"] for m in first[1:])  # reasons per partner
+
+
+def test_required_types_and_exclusions_are_honoured(env: Network) -> None:
+    tropical = env.ids["tropical"]
+    data = consortia(env, "--size", "3", "--require-type", "public", "--exclude", str(tropical))
+    for consortium in data["consortia"]:
+        types = [m["type"] for m in consortium["members"]]
+        assert "public" in types
+        assert tropical not in [m["id"] for m in consortium["members"]]
+
+
+def test_impossible_rules_are_explained(env: Network) -> None:
+    call = str(env.ids["malaria_call"])
+    lead = str(env.ids["malaria_ngo"])
+    lmic = sum(
+        1 for org in ORGANISATIONS.values() if org["hq_country"] in {"KE", "NG", "UG", "IN", "MW"}
+    )
+    result = runner.invoke(
+        app, ["consortium", call, "--lead", lead, "--size", "3", "--lmic", str(lmic + 1)]
+    )
+    assert result.exit_code == 1
+    assert "no consortium satisfies" in result.stdout
+    assert "to relax:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "6-3"], "size must be"),
+        (["--require-type", "wizards"], "unknown organisation type 'wizards'"),
+    ],
+)
+def test_bad_options_are_one_error_line(env: Network, args: list[str], message: str) -> None:
+    call, lead = str(env.ids["malaria_call"]), str(env.ids["malaria_ngo"])
+    result = runner.invoke(app, ["consortium", call, "--lead", lead, *args])
+    assert result.exit_code == 1
+    assert message in result.stderr
+
+
+def test_unknown_call_and_lead(env: Network) -> None:
+    lead = str(env.ids["malaria_ngo"])
+    result = runner.invoke(app, ["consortium", "9999", "--lead", lead])
+    assert result.exit_code == 1 and "call 9999 not found" in result.stderr
+    call = str(env.ids["malaria_call"])
+    result = runner.invoke(app, ["consortium", call, "--lead", "9999"])
+    assert result.exit_code == 1 and "organisation 9999 not found" in result.stderr
+
+
+def test_rules_are_read_from_the_call_conditions_unless_set(env: Network) -> None:
+    engine = make_engine(env.url)
+    with Session(engine) as session:
+        call = session.get(Call, env.ids["malaria_call"])
+        assert call is not None
+        call.conditions = (
+            "Proposals must be submitted by a consortium of at least three legal entities, "
+            "each established in a different Member State or Associated Country."
+        )
+        rules, sources = call_rules(call, env.ids["malaria_ngo"], RuleOverrides())
+        assert (rules.min_size, rules.min_countries) == (3, 3)
+        assert sources["min_size"].startswith("read from the call")
+        mine, sources = call_rules(call, env.ids["malaria_ngo"], RuleOverrides(min_countries=2))
+        assert mine.min_countries == 2 and sources["min_countries"] == "set by you"
+    engine.dispose()
