@@ -98,6 +98,13 @@ _BOILERPLATE = tuple(
         r"\b(?:expected|encouraged|required) to (?:cooperate|collaborate|cluster)\b",
         r"\bclustering\b",
         r"\bfor (?:more|further) information\b|\bplease (?:consult|see|refer)\b",
+        # how to apply rather than what to do: consortium make-up, coordination, submission
+        r"\b(?:applicants?|applicant consortia|consortia|beneficiaries|coordinator)\b"
+        r".{0,80}\b(?:may|should|must|shall|are (?:eligible|invited|required))\b",
+        r"\b(?:contact|submit|submission|eligib\w*|proposal template)\b.{0,60}"
+        r"\b(?:association|secretariat|portal|form|deadline|call)\b",
+        r"\b(?:potential )?applicants\b|\bwork programme\b|\bdestination\b",
+        r"\bhigh-risk suppliers?\b|\bentities they own or control\b",
     )
 )
 _STOPWORDS = frozenset(

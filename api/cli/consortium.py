@@ -39,19 +39,27 @@ def _show(report: ConsortiumReport) -> None:
     )
     for name, source in rules["sources"].items():
         if source != "default":
-            typer.echo(f"  {name}: {source}")
+            typer.echo(f"  {name}: {_clip(source, 140)}")
     for problem in data["infeasible"]:
         typer.echo(f"no consortium satisfies '{problem['rule']}': {problem['reason']}")
         typer.echo(f"  to relax: {problem['relax']}")
     for rank, consortium in enumerate(data["consortia"], start=1):
-        _show_consortium(rank, consortium, len(data["aspects"]))
+        _show_consortium(rank, consortium)
 
 
-def _show_consortium(rank: int, consortium: dict[str, Any], n_aspects: int) -> None:
-    covered = sum(1 for row in consortium["coverage"] if row["coverage"] >= 0.5)
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _show_consortium(rank: int, consortium: dict[str, Any]) -> None:
+    rows = consortium["coverage"]
+    weakest = min(rows, key=lambda row: row["coverage"])
+    mean = sum(row["coverage"] for row in rows) / len(rows)
     typer.echo(
-        f"\n{rank}. objective {consortium['objective']:.2f}, "
-        f"{covered}/{n_aspects} aspects covered well"
+        f"\n{rank}. objective {consortium['objective']:.2f}; aspect coverage mean {mean:.2f} "
+        f"(1 = the best in the candidate pool), weakest {weakest['coverage']:.2f}: "
+        f"{_clip(weakest['aspect'], 60)}"
     )
     for member in consortium["members"]:
         facts = ", ".join(
@@ -59,10 +67,10 @@ def _show_consortium(rank: int, consortium: dict[str, Any], n_aspects: int) -> N
         )
         typer.echo(f"   - {member['name']} [id {member['id']}] ({member['role']}; {facts})")
         for aspect in member["aspects"][:2]:
-            typer.echo(f"       covers: {aspect[:90]}")
+            typer.echo(f"       covers: {_clip(aspect, 90)}")
         why = member["why"]
         if why and why["projects"]:
-            typer.echo(f"       e.g. project: {why['projects'][0]['title'][:80]}")
+            typer.echo(f"       e.g. project: {_clip(why['projects'][0]['title'], 80)}")
 
 
 @app.command()

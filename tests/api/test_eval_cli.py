@@ -216,3 +216,32 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         write_scores(out, rows())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_consortium_task_compares_the_builder_with_the_ranking(tmp_path: Path) -> None:
+    cache = tmp_path / "cache" / "vectors.sqlite"
+    code, stdout, stderr = run_eval(
+        str(MINI), "--task", "consortium", "--json", "--cache", str(cache)
+    )
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert result["task"] == "consortium"
+    # call 1: coordinator with evidence, 4 members; call 2: first coordinator has no evidence
+    assert (result["calls"], result["skipped"], result["infeasible"]) == (1, 1, 0)
+    for who in ("builder", "ranking"):
+        assert 0.0 <= result[f"{who}_precision"] <= 1.0
+        assert result[f"{who}_countries"] >= 1
+
+
+def test_consortium_task_needs_a_hybrid_method() -> None:
+    code, _, stderr = run_eval(str(MINI), "--task", "consortium", "--method", "tfidf")
+    assert code == 1
+    assert error_lines(stderr) == [
+        "error: --task consortium needs a hybrid method (it builds on the search)"
+    ]
+
+
+def test_unknown_task_is_one_error_line() -> None:
+    code, _, stderr = run_eval(str(MINI), "--task", "teams")
+    assert code == 1
+    assert error_lines(stderr) == ["error: --task must be one of ranking, consortium, got 'teams'"]
