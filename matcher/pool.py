@@ -10,6 +10,7 @@ are. Collaboration is the number of past projects shared with the fixed members 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,7 +43,10 @@ def candidate(org: OrgDoc) -> Candidate:
 
 
 def _scores(
-    ranker: HybridRanker, query: Query, aspects: Sequence[str], lead: str | None
+    ranker: HybridRanker,
+    query: Query,
+    aspects: Sequence[str],
+    lead: str | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n_orgs,) fused scores for the call given the lead, (n_aspects, n_orgs) per aspect."""
     queries = [
@@ -92,7 +96,19 @@ def _shared_with(ranker: HybridRanker, pool: list[int], fixed: Iterable[int]) ->
     return shared
 
 
-def build_problem(
+@dataclass(frozen=True)
+class RawPool:
+    """A call's candidate pool before rescaling: what `build_problem` computes once."""
+
+    pool: list[int]  # organisation indices of the ranker's evidence
+    scores: np.ndarray  # (n,) fused scores for the whole call, given the lead
+    per_aspect: np.ndarray  # (n_aspects, n) fused scores per aspect
+    similarity: np.ndarray  # (n, n) redundancy in [0, 1]
+    shared: np.ndarray  # (n,) past projects shared with the fixed members
+    aspects: list[str]
+
+
+def raw_pool(
     ranker: HybridRanker,
     query: Query,
     aspects: Sequence[str],
@@ -101,10 +117,9 @@ def build_problem(
     include: Iterable[str] = (),
     filters: Filters | None = None,
     pool_size: int = POOL_SIZE,
-    weights: Weights | None = None,
-) -> Problem:
-    """The builder's problem for one call: the lead and includes, then the `pool_size` best
-    organisations with evidence that pass `filters` (unknown ids are the builder's to report)."""
+) -> RawPool:
+    """The lead and includes, then the `pool_size` best organisations with evidence that pass
+    `filters` (unknown ids are the builder's to report), with their raw scores."""
     evidence = ranker.evidence_
     aspects = list(aspects) or [query.title or query.text[:300]]
     scores, per_aspect = _scores(ranker, query, aspects, lead)
@@ -116,12 +131,49 @@ def build_problem(
     pool = _pool(scores, valid, fixed, pool_size)
     vectors = ranker.batch_for_orgs(pool).vectors
     similarity = _redundancy(vectors) if vectors is not None else np.zeros((len(pool), len(pool)))
+    return RawPool(
+        pool,
+        scores[pool],
+        per_aspect[:, pool],
+        similarity,
+        _shared_with(ranker, pool, fixed),
+        aspects,
+    )
+
+
+def to_problem(ranker: HybridRanker, raw: RawPool, weights: Weights | None = None) -> Problem:
+    """Relevance and coverage rescaled to [0, 1] over the pool; candidates with their facts."""
+    orgs = ranker.evidence_.orgs
     return Problem(
-        candidates=[candidate(evidence.orgs[i]) for i in pool],
-        relevance=_unit(scores[pool]),
-        coverage=_unit(per_aspect[:, pool]),
-        similarity=similarity,
-        aspects=aspects,
-        collaboration=_shared_with(ranker, pool, fixed),
+        candidates=[candidate(orgs[i]) for i in raw.pool],
+        relevance=_unit(raw.scores),
+        coverage=_unit(raw.per_aspect),
+        similarity=raw.similarity,
+        aspects=raw.aspects,
+        collaboration=raw.shared,
         weights=weights or Weights(),
     )
+
+
+def per_seat(weights: Weights, max_size: int) -> Weights:
+    """`weights` with the redundancy penalty divided by (max_size - 1): a member's average
+    redundancy with the others counts, so large consortia are not penalised quadratically."""
+    return replace(weights, redundancy=weights.redundancy / max(1, max_size - 1))
+
+
+def build_problem(
+    ranker: HybridRanker,
+    query: Query,
+    aspects: Sequence[str],
+    *,
+    lead: str | None = None,
+    include: Iterable[str] = (),
+    filters: Filters | None = None,
+    pool_size: int = POOL_SIZE,
+    weights: Weights | None = None,
+) -> Problem:
+    """The builder's problem for one call (see `raw_pool` and `to_problem`)."""
+    raw = raw_pool(
+        ranker, query, aspects, lead=lead, include=include, filters=filters, pool_size=pool_size
+    )
+    return to_problem(ranker, raw, weights)

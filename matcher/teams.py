@@ -7,13 +7,20 @@ from dataclasses import dataclass
 
 from matcher.aspects import split_aspects
 from matcher.consortium.builder import BuildResult, build_consortia
-from matcher.consortium.problem import Problem
+from matcher.consortium.problem import Problem, Weights
 from matcher.consortium.rules import Rules
 from matcher.documents import Query
 from matcher.explain import Explanation
 from matcher.filters import Filters
-from matcher.pool import POOL_SIZE, build_problem
+from matcher.pool import POOL_SIZE, build_problem, per_seat
 from matcher.search import PartnerSearch
+
+# Chosen with scripts/tune_consortium.py on cordis-he (the consortium task), see the README:
+# the redundancy penalty (per seat, see `per_seat`) cost precision there at every weight tried,
+# so it is off unless asked for; collaboration with the lead is already part of relevance.
+DEFAULT_WEIGHTS = Weights(
+    relevance=1.0, coverage=0.3, redundancy=0.0, collaboration=0.0, diversity=0.02
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,10 @@ def propose_consortia(
     filters: Filters | None = None,
     pool_size: int = POOL_SIZE,
     explain: bool = True,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> Proposal:
-    """Up to `alternatives` consortia for the call under the rules, or why there can be none."""
+    """Up to `alternatives` consortia for the call under the rules, or why there can be none.
+    The pool holds at least three candidates per seat (large consortia need large pools)."""
     problem = build_problem(
         search.ranker,
         query,
@@ -48,7 +57,8 @@ def propose_consortia(
         lead=rules.lead,
         include=sorted(rules.include),
         filters=filters,
-        pool_size=pool_size,
+        pool_size=max(pool_size, 3 * rules.max_size),
+        weights=per_seat(weights, rules.max_size),
     )
     result = build_consortia(problem, rules, alternatives)
     members = [problem.candidates[i].id for c in result.consortia for i in c.members]

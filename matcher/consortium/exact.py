@@ -55,7 +55,19 @@ def _values(problem: Problem, sets: np.ndarray) -> np.ndarray:
     for p in range(size):
         for q in range(p + 1, size):
             values -= w.redundancy * problem.similarity[sets[:, p], sets[:, q]]
+    if w.diversity:
+        for codes in (problem.country_codes, problem.type_codes):
+            values += w.diversity * _distinct_per_row(codes[sets])
     return np.asarray(values)
+
+
+def _distinct_per_row(codes: np.ndarray) -> np.ndarray:
+    """(m,) how many different known codes (>= 0) each row holds."""
+    ordered = np.sort(codes, axis=1)
+    changes = np.diff(ordered, axis=1) != 0
+    first_known = ordered[:, :1] >= 0
+    counted = np.hstack([first_known, changes & (ordered[:, 1:] >= 0)])
+    return np.asarray(counted.sum(axis=1), dtype=float)
 
 
 def exact_best(problem: Problem, rules: Rules) -> tuple[list[int], float] | None:

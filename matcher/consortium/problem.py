@@ -6,12 +6,14 @@ A consortium S (a set of candidate indices) scores
                  + w.coverage      * sum_a max_{i in S} cov[a, i]
                  - w.redundancy    * sum_{i < j in S} sim[i, j]
                  + w.collaboration * sum_{i in S} log1p(collab[i])
+                 + w.diversity     * (distinct HQ countries of S + distinct organisation types of S)
 
 The coverage term is a facility-location function (monotone submodular); the redundancy term is a
 negative sum of non-negative pairwise similarities, which keeps the whole submodular (but no longer
-monotone). Relevance and collaboration are modular: `collab[i]` counts past projects shared with the
-*fixed* members (lead and includes), never with the members being chosen, so the greedy's stale
-marginal gains remain upper bounds.
+monotone). The diversity term is a coverage function over countries and types (monotone
+submodular). Relevance and collaboration are modular: `collab[i]` counts past projects shared
+with the *fixed* members (lead and includes), never with the members being chosen, so the
+greedy's stale marginal gains remain upper bounds.
 
 `marginal_gains` evaluates the gain of adding every candidate at once (numpy, O(aspects * n)).
 """
@@ -52,9 +54,10 @@ class Weights:
     coverage: float = 1.0
     redundancy: float = 0.5
     collaboration: float = 0.1
+    diversity: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("relevance", "coverage", "redundancy", "collaboration"):
+        for name in ("relevance", "coverage", "redundancy", "collaboration", "diversity"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"weight {name} must be a finite number >= 0, got {value!r}")
@@ -91,6 +94,9 @@ class Problem:
     collaboration: np.ndarray | None = None  # (n,) shared past projects with the fixed members
     weights: Weights = Weights()
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    # per candidate, an integer code of its HQ country and of its type (-1: unknown)
+    country_codes: np.ndarray = field(init=False, repr=False, compare=False)
+    type_codes: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.candidates)
@@ -113,6 +119,8 @@ class Problem:
             self.collaboration = _as_float("collaboration", self.collaboration, (n,))
             if self.collaboration.size and self.collaboration.min() < 0:
                 raise ValueError("collaboration counts must be >= 0")
+        self.country_codes = _codes([c.country for c in self.candidates])
+        self.type_codes = _codes([c.org_type for c in self.candidates])
         self._index = {}
         for i, candidate in enumerate(self.candidates):
             if candidate.id in self._index:
@@ -142,6 +150,22 @@ class Problem:
         return np.asarray(values, dtype=float)
 
 
+def _codes(values: Sequence[str | None]) -> np.ndarray:
+    known = {v: k for k, v in enumerate(sorted({v for v in values if v}))}
+    return np.array([known[v] if v else -1 for v in values], dtype=int)
+
+
+def distinct_count(codes: np.ndarray) -> int:
+    """How many different known codes (>= 0)."""
+    return len(set(codes[codes >= 0].tolist()))
+
+
+def _new_code(codes: np.ndarray, members: Sequence[int]) -> np.ndarray:
+    """(n,) 1 where a candidate's known code is not among the members' codes yet."""
+    taken = np.isin(codes, codes[list(members)]) if len(members) else np.zeros(len(codes), bool)
+    return ((codes >= 0) & ~taken).astype(float)
+
+
 def best_coverage(problem: Problem, members: Sequence[int]) -> np.ndarray:
     """(n_aspects,) the best coverage of each aspect by the members (0 for no members)."""
     if len(members) == 0:
@@ -159,6 +183,12 @@ def objective(problem: Problem, members: Sequence[int]) -> float:
     value += w.coverage * float(best_coverage(problem, chosen).sum())
     block = problem.similarity[np.ix_(chosen, chosen)]
     value -= w.redundancy * float(np.triu(block, k=1).sum())
+    if w.diversity:
+        picked = np.array(chosen)
+        value += w.diversity * (
+            distinct_count(problem.country_codes[picked])
+            + distinct_count(problem.type_codes[picked])
+        )
     return value
 
 
@@ -173,4 +203,7 @@ def marginal_gains(problem: Problem, members: Sequence[int]) -> np.ndarray:
         gains -= w.redundancy * problem.similarity[:, list(members)].sum(axis=1)
     else:
         gains += w.coverage * problem.coverage.sum(axis=0)
+    if w.diversity:
+        new = _new_code(problem.country_codes, members) + _new_code(problem.type_codes, members)
+        gains += w.diversity * new
     return gains

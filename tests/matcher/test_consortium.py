@@ -365,3 +365,36 @@ def test_check_rules_details(twins: Problem) -> None:
     assert not bad["lmic"].ok and not bad["countries"].ok
     with pytest.raises(ValueError, match="out of range"):
         check_rules(twins, rules, [9])
+
+
+def test_diversity_counts_distinct_countries_and_types() -> None:
+    candidates = [org("a", "FR", "ngo"), org("b", "FR", "research"), org("c", "KE", "ngo")]
+    problem = make_problem(
+        candidates, [0.5, 0.5, 0.5], [[0.0, 0.0, 0.0]], weights=Weights(0, 0, 0, 0, diversity=1)
+    )
+    assert objective(problem, [0, 1]) == 3  # one country, two types
+    assert objective(problem, [0, 2]) == 3  # two countries, one type
+    assert objective(problem, [0, 1, 2]) == 4
+    assert list(marginal_gains(problem, [0])) == [0.0, 1.0, 1.0]
+
+
+def test_builder_close_to_exact_with_diversity() -> None:
+    ratios = []
+    weights = Weights(relevance=1, coverage=0.3, redundancy=0.1, collaboration=0, diversity=0.2)
+    for seed in range(8):
+        base = random_problem(300 + seed, 14)
+        problem = Problem(
+            base.candidates,
+            base.relevance,
+            base.coverage,
+            base.similarity,
+            base.aspects,
+            weights=weights,
+        )
+        rules = Rules(min_size=3, max_size=5, min_countries=2, lead="o1")
+        exact = exact_best(problem, rules)
+        assert exact is not None
+        (built,) = build_consortia(problem, rules, alternatives=1).consortia
+        assert built.objective <= exact[1] + 1e-9
+        ratios.append(built.objective / exact[1])
+    assert np.mean(ratios) >= 0.95
