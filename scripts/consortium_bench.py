@@ -19,7 +19,9 @@ import time
 
 import numpy as np
 
-from matcher.consortium import Candidate, Problem, Rules, build_consortia, exact_best
+from matcher.consortium import Candidate, Problem, Rules, Weights, build_consortia, exact_best
+from matcher.pool import per_seat
+from matcher.teams import DEFAULT_WEIGHTS
 
 INCOME = {
     "KE": "LM", "SN": "LM", "UG": "L", "NG": "LM", "IN": "LM", "BR": "UM", "ZA": "UM",
@@ -28,7 +30,7 @@ INCOME = {
 TYPES = ["ngo", "research", "public", "private", "network", "multilateral"]
 
 
-def random_problem(seed: int, n: int, n_aspects: int) -> Problem:
+def random_problem(seed: int, n: int, n_aspects: int, weights: Weights | None = None) -> Problem:
     rng = np.random.default_rng(seed)
     countries = list(INCOME)
     candidates = []
@@ -47,14 +49,16 @@ def random_problem(seed: int, n: int, n_aspects: int) -> Problem:
     similarity = np.clip(vectors @ vectors.T, 0, 1)
     collaboration = rng.poisson(0.3, n).astype(float)
     aspects = [f"aspect {k}" for k in range(n_aspects)]
-    return Problem(candidates, relevance, coverage, similarity, aspects, collaboration)
+    return Problem(
+        candidates, relevance, coverage, similarity, aspects, collaboration, weights or Weights()
+    )
 
 
-def timing(instances: int) -> None:
+def timing(instances: int, weights: Weights) -> None:
     times = []
     sizes = []
     for seed in range(instances):
-        problem = random_problem(seed, 200, 10)
+        problem = random_problem(seed, 200, 10, weights)
         rules = Rules(
             min_size=3,
             max_size=6,
@@ -77,13 +81,13 @@ def timing(instances: int) -> None:
     print(f"    consortia per instance {alternatives:.2f}, mean members {members:.2f}")
 
 
-def exactness(instances: int) -> None:
+def exactness(instances: int, weights: Weights) -> None:
     ratios = []
     exact_ms = []
     for seed in range(instances):
         rng = np.random.default_rng(10_000 + seed)
         n = int(rng.integers(16, 21))
-        problem = random_problem(10_000 + seed, n, 10)
+        problem = random_problem(10_000 + seed, n, 10, weights)
         rules = Rules(
             min_size=3,
             max_size=5,
@@ -115,8 +119,10 @@ def main() -> None:
     parser.add_argument("--exactness", type=int, default=40, help="instances for (b)")
     args = parser.parse_args()
     build_consortia(random_problem(999, 200, 10), Rules())  # warm-up (imports, caches)
-    timing(args.timing)
-    exactness(args.exactness)
+    for label, weights in (("generic weights", Weights()), ("shipped weights", DEFAULT_WEIGHTS)):
+        print(f"--- {label}: {weights}")
+        timing(args.timing, per_seat(weights, 6))
+        exactness(args.exactness, per_seat(weights, 5))
 
 
 if __name__ == "__main__":
