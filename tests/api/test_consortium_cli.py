@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,47 +13,13 @@ from api.cli import app
 from api.services.consortium import RuleOverrides, call_rules
 from models.call import Call
 from models.db import make_engine
-from models.migrate import upgrade
-from models.settings import get_settings
-from tests.api.test_matching import ORGANISATIONS, build_network
+from tests.api.conftest import Indexed
+from tests.api.test_matching import ORGANISATIONS
 
 runner = CliRunner()
 
 
-@dataclass
-class Network:
-    url: str
-    index: Path
-    ids: dict[str, int]
-
-
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    folder = tmp_path_factory.mktemp("consortium")
-    url = f"sqlite:///{folder / 'network.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        ids = build_network(engine)
-    finally:
-        engine.dispose()
-    index = folder / "network.index"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HEALTHMATCH_DATABASE_URL", url)
-        patch.setenv("HEALTHMATCH_INDEX_PATH", str(index))
-        get_settings.cache_clear()
-        result = runner.invoke(app, ["index"])
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
-    yield Network(url, index, ids)
-
-
-@pytest.fixture
-def env(network: Network, monkeypatch: pytest.MonkeyPatch) -> Network:
-    monkeypatch.setenv("HEALTHMATCH_DATABASE_URL", network.url)
-    monkeypatch.setenv("HEALTHMATCH_INDEX_PATH", str(network.index))
-    get_settings.cache_clear()
-    return network
+Network = Indexed  # the indexed test network (tests/api/conftest.py)
 
 
 def consortia(env: Network, *args: str) -> dict[str, Any]:

@@ -7,6 +7,8 @@
   caches under `tmp_path`; keyword arguments override policy fields, `sleep=`/`clock=` are passed
   to the Fetcher. Fetchers are closed at teardown.
 - `fetcher`: `make_fetcher()` with no overrides.
+- `cli_env`: the `healthmatch` CLI on a migrated SQLite database, allowed to reach the local
+  server (and nothing else private), with polite-crawling pauses off.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from models.settings import get_settings
 from scrapers.fetch import Fetcher, FetchPolicy
 from tests.scrapers.local_server import LocalServer
 
@@ -62,3 +66,22 @@ def make_fetcher(local_server: LocalServer, tmp_path: Path) -> Iterator[Callable
 @pytest.fixture
 def fetcher(make_fetcher: Callable[..., Fetcher]) -> Fetcher:
     return make_fetcher()
+
+
+@pytest.fixture
+def cli_env(
+    engine: Engine,
+    sqlite_url: str,
+    local_server: LocalServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> LocalServer:
+    """The CLI on a migrated database, allowed to reach the local server and nothing else
+    private; polite-crawling pauses off so that the tests run fast."""
+    monkeypatch.setenv("HEALTHMATCH_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("HEALTHMATCH_FETCH_ALLOWED_ORIGINS", local_server.origin)
+    monkeypatch.setenv("HEALTHMATCH_FETCH_MIN_INTERVAL_S", "0")
+    monkeypatch.setenv("HEALTHMATCH_FETCH_TIMEOUT_S", "1")
+    monkeypatch.setenv("HEALTHMATCH_FETCH_CACHE_DIR", str(tmp_path / "http-cache"))
+    get_settings.cache_clear()
+    return local_server

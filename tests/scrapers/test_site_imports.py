@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -15,7 +13,6 @@ from api.cli import app
 from models.db import session_scope
 from models.organisation import Organisation
 from models.project import Project, ProjectParticipant
-from models.settings import get_settings
 from models.website import WebsiteSource
 from tests.conftest import FIXTURES
 from tests.scrapers.local_server import LocalServer, Route
@@ -69,23 +66,6 @@ def build_site(server: LocalServer, prefix: str = "") -> str:
         "http://169.254.169.254/latest/meta-data/"
     )
     return server.url(f"{prefix}/projects/")
-
-
-@pytest.fixture
-def cli_env(
-    engine: Engine,
-    sqlite_url: str,
-    local_server: LocalServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> LocalServer:
-    monkeypatch.setenv("HEALTHMATCH_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("HEALTHMATCH_FETCH_ALLOWED_ORIGINS", local_server.origin)
-    monkeypatch.setenv("HEALTHMATCH_FETCH_MIN_INTERVAL_S", "0")
-    monkeypatch.setenv("HEALTHMATCH_FETCH_TIMEOUT_S", "1")
-    monkeypatch.setenv("HEALTHMATCH_FETCH_CACHE_DIR", str(tmp_path / "http-cache"))
-    get_settings.cache_clear()
-    return local_server
 
 
 def add_member(engine: Engine, name: str) -> int:

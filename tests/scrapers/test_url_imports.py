@@ -23,25 +23,6 @@ from tests.scrapers.local_server import LocalServer, Route
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(
-    engine: Engine,
-    sqlite_url: str,
-    local_server: LocalServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> LocalServer:
-    """The CLI on a migrated database, allowed to reach the local server and nothing else
-    private; polite-crawling pauses off so that the tests run fast."""
-    monkeypatch.setenv("HEALTHMATCH_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("HEALTHMATCH_FETCH_ALLOWED_ORIGINS", local_server.origin)
-    monkeypatch.setenv("HEALTHMATCH_FETCH_MIN_INTERVAL_S", "0")
-    monkeypatch.setenv("HEALTHMATCH_FETCH_TIMEOUT_S", "1")
-    monkeypatch.setenv("HEALTHMATCH_FETCH_CACHE_DIR", str(tmp_path / "http-cache"))
-    get_settings.cache_clear()
-    return local_server
-
-
 def count(engine: Engine, model: type) -> int:
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
