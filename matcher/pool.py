@@ -17,7 +17,7 @@ import numpy as np
 from matcher.consortium.problem import Candidate, Problem, Weights
 from matcher.documents import OrgDoc, Query
 from matcher.filters import Filters
-from matcher.hybrid import HybridRanker
+from matcher.hybrid import HybridRanker, QueryBatch
 
 POOL_SIZE = 200
 
@@ -43,21 +43,15 @@ def candidate(org: OrgDoc) -> Candidate:
 
 
 def _scores(
-    ranker: HybridRanker,
-    query: Query,
-    aspects: Sequence[str],
-    lead: str | None,
+    ranker: HybridRanker, batch: QueryBatch, lead: str | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n_orgs,) fused scores for the call given the lead, (n_aspects, n_orgs) per aspect."""
-    queries = [
-        query,
-        *(Query(text=aspect, id=f"{query.id}#{i}") for i, aspect in enumerate(aspects)),
-    ]
-    batch = ranker.prepare(queries)
+    """(n_orgs,) fused scores for the call (the batch's first query) given the lead, and
+    (n_aspects, n_orgs) for the aspects (the others)."""
+    n_aspects = len(batch.passages) - 1
     legs = ranker.leg_scores(batch, ranker.doc_similarities(batch))
-    fused = ranker.fuse(legs, [lead] + [None] * len(aspects))  # (n_orgs, 1 + n_aspects)
+    fused = ranker.fuse(legs, [lead] + [None] * n_aspects)  # (n_orgs, 1 + n_aspects)
     finite = np.isfinite(fused)
-    floor = np.where(finite, fused, np.inf).min(axis=0) if finite.any() else np.zeros(len(queries))
+    floor = np.where(finite, fused, np.inf).min(axis=0) if finite.any() else np.zeros(1 + n_aspects)
     fused = np.where(finite, fused, floor)  # organisations without evidence score lowest
     return fused[:, 0], fused[:, 1:].T
 
@@ -98,7 +92,7 @@ def _shared_with(ranker: HybridRanker, pool: list[int], fixed: Iterable[int]) ->
 
 @dataclass(frozen=True)
 class RawPool:
-    """A call's candidate pool before rescaling: what `build_problem` computes once."""
+    """A call's candidate pool before rescaling (`to_problem` makes the builder's problem)."""
 
     pool: list[int]  # organisation indices of the ranker's evidence
     scores: np.ndarray  # (n,) fused scores for the whole call, given the lead
@@ -106,6 +100,7 @@ class RawPool:
     similarity: np.ndarray  # (n, n) redundancy in [0, 1]
     shared: np.ndarray  # (n,) past projects shared with the fixed members
     aspects: list[str]
+    batch: QueryBatch  # the call, then its aspects, as the ranker prepared them (explanations)
 
 
 def raw_pool(
@@ -122,7 +117,9 @@ def raw_pool(
     `filters` (unknown ids are the builder's to report), with their raw scores."""
     evidence = ranker.evidence_
     aspects = list(aspects) or [query.title or query.text[:300]]
-    scores, per_aspect = _scores(ranker, query, aspects, lead)
+    queries = [query, *(Query(text=a, id=f"{query.id}#{i}") for i, a in enumerate(aspects))]
+    batch = ranker.prepare(queries)
+    scores, per_aspect = _scores(ranker, batch, lead)
     valid = evidence.has_evidence()
     if filters is not None:
         valid = valid & filters.mask(evidence.orgs)
@@ -138,6 +135,7 @@ def raw_pool(
         similarity,
         _shared_with(ranker, pool, fixed),
         aspects,
+        batch,
     )
 
 
@@ -159,21 +157,3 @@ def per_seat(weights: Weights, max_size: int) -> Weights:
     """`weights` with the redundancy penalty divided by (max_size - 1): a member's average
     redundancy with the others counts, so large consortia are not penalised quadratically."""
     return replace(weights, redundancy=weights.redundancy / max(1, max_size - 1))
-
-
-def build_problem(
-    ranker: HybridRanker,
-    query: Query,
-    aspects: Sequence[str],
-    *,
-    lead: str | None = None,
-    include: Iterable[str] = (),
-    filters: Filters | None = None,
-    pool_size: int = POOL_SIZE,
-    weights: Weights | None = None,
-) -> Problem:
-    """The builder's problem for one call (see `raw_pool` and `to_problem`)."""
-    raw = raw_pool(
-        ranker, query, aspects, lead=lead, include=include, filters=filters, pool_size=pool_size
-    )
-    return to_problem(ranker, raw, weights)

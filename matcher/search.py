@@ -123,8 +123,11 @@ class PartnerSearch:
                 allowed[self.evidence.org_index[org_id]] = False
         return self._hits(scores, allowed, top, self._view(query, batch, sims, 0))
 
-    def explain_many(self, query: Query, org_ids: Iterable[str]) -> dict[str, Explanation]:
-        """Why each of these organisations fits the query (unknown ids are left out)."""
+    def explain_many(
+        self, query: Query, org_ids: Iterable[str], batch: QueryBatch | None = None
+    ) -> dict[str, Explanation]:
+        """Why each of these organisations fits the query (unknown ids are left out); `batch`
+        may hold the query already prepared, as its first entry."""
         orgs = [
             self.evidence.org_index[o]
             for o in dict.fromkeys(org_ids)
@@ -132,7 +135,8 @@ class PartnerSearch:
         ]
         if not orgs:
             return {}
-        batch = self.ranker.prepare([query])
+        if batch is None:
+            batch = self.ranker.prepare([query])
         view = self._view(query, batch, self.ranker.doc_similarities(batch), 0)
         return {self.evidence.orgs[org].id: self.explain(view, org) for org in orgs}
 

@@ -12,7 +12,7 @@ from matcher.consortium.rules import Rules
 from matcher.documents import Query
 from matcher.explain import Explanation
 from matcher.filters import Filters
-from matcher.pool import POOL_SIZE, build_problem, per_seat
+from matcher.pool import POOL_SIZE, per_seat, raw_pool, to_problem
 from matcher.search import PartnerSearch
 
 # Chosen with scripts/tune_consortium.py on cordis-he (the consortium task), see the README:
@@ -50,7 +50,7 @@ def propose_consortia(
 ) -> Proposal:
     """Up to `alternatives` consortia for the call under the rules, or why there can be none.
     The pool holds at least three candidates per seat (large consortia need large pools)."""
-    problem = build_problem(
+    raw = raw_pool(
         search.ranker,
         query,
         call_aspects(query),
@@ -58,9 +58,9 @@ def propose_consortia(
         include=sorted(rules.include),
         filters=filters,
         pool_size=max(pool_size, 3 * rules.max_size),
-        weights=per_seat(weights, rules.max_size),
     )
+    problem = to_problem(search.ranker, raw, per_seat(weights, rules.max_size))
     result = build_consortia(problem, rules, alternatives)
     members = [problem.candidates[i].id for c in result.consortia for i in c.members]
-    explanations = search.explain_many(query, members) if explain else {}
+    explanations = search.explain_many(query, members, raw.batch) if explain else {}
     return Proposal(query, rules, problem, result, explanations)

@@ -31,9 +31,7 @@ def _store(
 def read_open_calls(path: Path) -> list[CallRecord]:
     """The EU portal's open-calls collection (plain or gzipped), with errors naming the file."""
     try:
-        return parse_open_calls(path.read_bytes())
-    except OSError as exc:
-        raise SourceFileError(path, None, f"cannot read ({exc.strerror})") from exc
+        return parse_open_calls(read_bytes(path))
     except PortalParseError as exc:
         raise SourceFileError(path, None, str(exc)) from exc
 
@@ -64,9 +62,7 @@ def import_eu_portal(
     records: list[CallRecord] = []
     for file in _portal_files(path):
         try:
-            batch = parse_portal(file.read_bytes(), file.name)
-        except OSError as exc:
-            raise SourceFileError(file, None, f"cannot read ({exc.strerror})") from exc
+            batch = parse_portal(read_bytes(file), file.name)
         except PortalParseError as exc:
             raise SourceFileError(file, None, str(exc)) from exc
         records += batch.calls

@@ -70,12 +70,7 @@ def import_spreadsheet(
     """Members (and their projects) from CSV or XLSX files: one sheet, or an organisations sheet
     and a projects sheet (in one workbook or two files). Rejected rows are listed, the rest kept."""
     paths = [path] if isinstance(path, Path) else list(path)
-    files: list[tuple[str, bytes]] = []
-    for file in paths:
-        try:
-            files.append((str(file), file.read_bytes()))
-        except OSError as exc:
-            raise SourceFileError(file, None, f"cannot read ({exc.strerror})") from exc
+    files = [(str(file), read_bytes(file)) for file in paths]
     try:
         data = parse_files(files)
     except SpreadsheetError as exc:
