@@ -6,11 +6,21 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.services.auth import ANONYMOUS, BAD_KEY, Principal, authenticate
 from api.services.catalogue import PageParams
+from api.services.errors import NotAuthenticated
+from api.services.search_index import load_index
+from matcher.search import PartnerSearch
 from models.settings import Settings
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `healthmatch keys create`; without one, public data only.",
+)
 
 
 def get_engine(request: Request) -> Engine:
@@ -28,9 +38,30 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
+def get_principal(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """Anonymous without an Authorization header; 401 for one that is not a valid Bearer key."""
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise NotAuthenticated(BAD_KEY)
+        return ANONYMOUS
+    return authenticate(session, credentials.credentials)
+
+
+def get_search(
+    settings: Annotated[Settings, Depends(get_app_settings)],
+    engine: Annotated[Engine, Depends(get_engine)],
+) -> PartnerSearch:
+    """The search index, loaded once per process (again when its file changes)."""
+    return load_index(settings, engine=engine)
+
+
 def get_page_params(
     settings: Annotated[Settings, Depends(get_app_settings)],
-    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Rows to return.")] = 50,
 ) -> PageParams:
     return PageParams(offset=offset, limit=min(limit, settings.api_page_size_max))
@@ -38,4 +69,7 @@ def get_page_params(
 
 SessionDep = Annotated[Session, Depends(get_session)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 PageDep = Annotated[PageParams, Depends(get_page_params)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+SearchDep = Annotated[PartnerSearch, Depends(get_search)]

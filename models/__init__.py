@@ -5,6 +5,8 @@ Importing this package registers every table on `SQLModel.metadata` (Alembic rel
 
 from models.call import Call, CallCreate, CallPublic, CallsPublic, CallStatus
 from models.embedding import EmbeddingCache
+from models.feedback import Feedback, FeedbackContext, FeedbackCreate, FeedbackPublic
+from models.job import ImportJob, ImportJobPublic, JobState
 from models.network import Membership, MembershipPublic, Network, NetworkPublic
 from models.organisation import (
     Organisation,
@@ -26,6 +28,7 @@ from models.project import (
 )
 from models.provenance import Provenance
 from models.reference import Country, IncomeGroup
+from models.shortlist import Shortlist, ShortlistEntry, ShortlistPublic
 from models.user import ApiKey, Role, User, UserPublic
 from models.website import WebsiteSource, WebsiteSourcePublic
 
@@ -38,7 +41,14 @@ __all__ = [
     "CallsPublic",
     "Country",
     "EmbeddingCache",
+    "Feedback",
+    "FeedbackContext",
+    "FeedbackCreate",
+    "FeedbackPublic",
+    "ImportJob",
+    "ImportJobPublic",
     "IncomeGroup",
+    "JobState",
     "Membership",
     "MembershipPublic",
     "Network",
@@ -62,6 +72,9 @@ __all__ = [
     "ProjectsPublic",
     "Provenance",
     "Role",
+    "Shortlist",
+    "ShortlistEntry",
+    "ShortlistPublic",
     "User",
     "UserPublic",
     "Visibility",

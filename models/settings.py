@@ -34,6 +34,20 @@ class Settings(BaseSettings):
         description="Search index file; default: see `search_index_path`.",
     )
 
+    api_max_body_kb: int = Field(default=1024, ge=1, description="Largest JSON request body.")
+    api_max_upload_mb: int = Field(
+        default=200, ge=1, description="Largest file uploaded to start an import job."
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins allowed to call the API from a browser "
+        "(e.g. a network's own website); none by default.",
+    )
+    jobs_dir: Path = Field(
+        default=Path.home() / ".cache" / "healthmatch" / "jobs",
+        description="Where files uploaded for import jobs are kept until their job ends.",
+    )
+
     fetch_cache_dir: Path | None = Field(
         default=Path.home() / ".cache" / "healthmatch" / "http",
         description="On-disk cache for conditional GETs of imported URLs; empty: no cache.",
@@ -53,6 +67,9 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(o.strip() for o in self.fetch_allowed_origins.split(",") if o.strip())

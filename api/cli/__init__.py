@@ -11,6 +11,7 @@ from api.cli import (  # noqa: F401  (registers commands)
     scrape,
     search,
     server,
+    users,
 )
 from api.cli.common import app
 
