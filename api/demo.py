@@ -5,6 +5,7 @@ See `api/demo_data/README.md` for what is in it and its licence (CC BY 4.0, © E
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,14 +18,17 @@ from models.db import session_scope
 from models.network import Membership, Network
 from models.organisation import Organisation
 from models.settings import Settings
+from models.user import Role
 from scrapers.call_imports import import_open_calls, read_open_calls
 from scrapers.pipeline import ImportReport, ProgressFactory, import_bench
 
 if TYPE_CHECKING:
     from api.services.search_index import IndexReport
+    from api.services.users import IssuedKey
 
 DEMO_SOURCE = "cordis-he"  # the demo is a subset of the cordis-he evidence: same identities
 DEMO_SLUG = "healthmatch-demo"
+DEMO_USER = "secretariat@demo.healthmatch.example"
 
 
 class NotADemoDatabase(Exception):
@@ -126,6 +130,22 @@ def add_demo_network(session: Session) -> Network:
     )
     session.flush()
     return network
+
+
+def add_demo_user(session: Session) -> IssuedKey:
+    """A secretariat user of the demo and a fresh API key for it (the key is not stored)."""
+    from api.services.users import add_user, create_key
+
+    add_user(session, email=DEMO_USER, role=Role.SECRETARIAT, name="Demo secretariat")
+    return create_key(session, email=DEMO_USER, name="demo")
+
+
+def write_key_file(path: Path, key: str) -> None:
+    """The demo key beside the demo database, readable by its owner only."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
 
 
 def is_demo_database(session: Session) -> bool:

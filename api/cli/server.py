@@ -11,7 +11,14 @@ from sqlalchemy.exc import DatabaseError
 
 from api.cli.common import app, cli_errors, err, progress_bars
 from api.cli.search import search_errors
-from api.demo import NotADemoDatabase, demo_settings, is_demo_database, load_demo
+from api.demo import (
+    NotADemoDatabase,
+    add_demo_user,
+    demo_settings,
+    is_demo_database,
+    load_demo,
+    write_key_file,
+)
 from models.db import session_scope, temporary_engine
 from models.migrate import require_current, upgrade
 from models.settings import Settings, get_settings
@@ -46,8 +53,13 @@ def demo(
         upgrade(url)
         with temporary_engine(url) as engine, progress_bars() as progress:
             reports = load_demo(engine, progress, settings)
+            with session_scope(engine) as session:
+                issued = add_demo_user(session)
     for report in reports:
         typer.echo(report.summary())
+    key_file = Path(f"{db}.key")
+    write_key_file(key_file, issued.key)
+    typer.echo(f"API key of the demo secretariat ({issued.user_email}) written to {key_file}")
     if not no_serve:
         _run_server(settings, host, port)
 
@@ -62,7 +74,7 @@ def _remove_old_demo(db: Path, url: str) -> None:
         ours = False
     if not ours:
         raise NotADemoDatabase(db)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".key"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 

@@ -97,5 +97,5 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: it stops working at once."""
     with user_session() as session:
-        key = users.revoke_key(session, prefix)
-    typer.echo(f"key {key.prefix} revoked")
+        revoked = users.revoke_key(session, prefix).prefix
+    typer.echo(f"key {revoked} revoked")

@@ -41,8 +41,32 @@ def test_demo_serves_health_and_data(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the demo did not come up within 120 s"
                 time.sleep(0.3)
         assert health.status_code == 200
-        orgs = httpx.get(f"http://127.0.0.1:{port}/api/v1/organisations?limit=1").json()
+        base = f"http://127.0.0.1:{port}/api/v1"
+        orgs = httpx.get(f"{base}/organisations?limit=1").json()
         assert orgs["count"] == 400
+        check_readme_walkthrough(base, tmp_path / "demo.db.key")
     finally:
         server.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def check_readme_walkthrough(base: str, key_file: Path) -> None:
+    """The README's API section: a call, the members ranked for it with reasons, a consortium."""
+    calls = httpx.get(f"{base}/calls", params={"status": "open", "limit": 3}).json()
+    call_id = calls["data"][0]["id"]
+    ranked = httpx.get(f"{base}/calls/{call_id}/members", params={"top": 5}, timeout=30).json()
+    assert len(ranked["results"]) == 5
+    first = ranked["results"][0]
+    assert first["explanation"]["projects"], first
+    assert "contact_email" not in first
+
+    key = key_file.read_text().strip()
+    assert key_file.stat().st_mode & 0o077 == 0  # owner only
+    headers = {"Authorization": f"Bearer {key}"}
+    assert httpx.get(f"{base}/me", headers=headers).json()["role"] == "secretariat"
+    body = {"lead": first["id"], "alternatives": 2}
+    proposal = httpx.post(
+        f"{base}/calls/{call_id}/consortia", json=body, headers=headers, timeout=60
+    )
+    assert proposal.status_code == 200, proposal.text
+    assert proposal.json()["consortia"], proposal.json()
