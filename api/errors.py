@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from api.services.consortium import InvalidRules
@@ -88,6 +88,11 @@ async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+    logger.info("value out of the database's range: %s", exc)
+    return problem(422, "a number or value in the request is out of range")
+
+
 async def _database(_request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", exc)
     return problem(503, "the database is unavailable; try again shortly", {"Retry-After": "5"})
@@ -104,5 +109,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _out_of_range)  # e.g. PostgreSQL numeric overflow
+    app.add_exception_handler(OverflowError, _out_of_range)  # SQLite: int beyond 64 bits
     app.add_exception_handler(OperationalError, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -40,7 +40,10 @@ COMMON = {
     "422": "The request is not valid; `errors` lists each field at fault.",
     "503": "The database or the search index is unavailable; try again shortly.",
 }
-WITH_BODY = {"413": "The request body is over the size limit."}
+WITH_BODY = {
+    "400": "The request body cannot be parsed (not JSON, or not in its declared encoding).",
+    "413": "The request body is over the size limit.",
+}
 WITH_PATH_ID = {"404": "No such resource (or one the caller may not see)."}
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -45,6 +45,29 @@ class CallCreate(CallBase):
     pass
 
 
+class CallUpdate(SQLModel):
+    source: str | None = Field(default=None, max_length=64)
+    source_id: str | None = Field(default=None, max_length=255)
+    title: str | None = Field(default=None, min_length=1)
+    text: str | None = None
+    funder: str | None = None
+    programme: str | None = None
+    call_identifier: str | None = None
+    action_type: str | None = None
+    year: int | None = None
+    opening_date: date | None = None
+    deadlines: list[str] | None = None
+    next_deadline: date | None = None
+    budget_min: float | None = None
+    budget_max: float | None = None
+    currency: str | None = None
+    conditions: str | None = None
+    eligibility: dict[str, Any] | None = None
+    status: CallStatus | None = None
+    url: str | None = None
+    keywords: list[str] | None = None
+
+
 class Call(CallBase, table=True):
     __table_args__ = (UniqueConstraint("source", "source_id", name="uq_call_source"),)
 

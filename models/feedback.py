@@ -57,3 +57,19 @@ class FeedbackPublic(FeedbackBase):
 class FeedbacksPublic(SQLModel):
     data: list[FeedbackPublic]
     count: int
+
+
+class FeedbackContextCount(SQLModel):
+    context: FeedbackContext
+    useful: int
+    not_useful: int
+    total: int
+
+
+class FeedbackSummary(SQLModel):
+    """Useful / not-useful counts per context (every context listed, zeros included)."""
+
+    data: list[FeedbackContextCount]
+    useful: int
+    not_useful: int
+    total: int

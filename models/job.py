@@ -19,6 +19,22 @@ class JobState(StrEnum):
     INTERRUPTED = "interrupted"  # the server stopped while it ran; nothing of it was stored
 
 
+class ImportKind(StrEnum):
+    """The import kinds an API job runs: each reads one file (uploaded, or fetched from a URL)."""
+
+    IATI = "iati"  # IATI activity XML (1.0x or 2.0x, plain or gzipped): projects, organisations
+    CSV = "csv"  # members (and their projects) as CSV
+    XLSX = "xlsx"  # members (and their projects) as an XLSX workbook
+    EU_PORTAL = "eu-portal"  # Funding & Tenders topicDetails/search JSON, CSV export, open calls
+    GRANTS_GOV = "grants-gov"  # a Grants.gov XML extract, or the zip it is published in
+    FEED = "feed"  # a funder's RSS or Atom feed: one call per entry
+    CORDIS = "cordis"  # the published CORDIS zip (project.csv, organization.csv inside)
+
+
+# the kinds whose importer takes a provenance `source` label
+KINDS_WITH_SOURCE = frozenset({ImportKind.FEED, ImportKind.CORDIS})
+
+
 class ImportJobBase(SQLModel):
     kind: str = Field(max_length=32)  # an import kind: iati, csv, xlsx, eu-portal, ...
     source: str = Field(default="", max_length=2000)  # the uploaded file's name, or the URL

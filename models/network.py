@@ -22,8 +22,24 @@ class Network(NetworkBase, table=True):
     created_at: datetime = timestamp()
 
 
+class NetworkCreate(NetworkBase):
+    pass
+
+
+class NetworkUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    slug: str | None = Field(default=None, min_length=1, max_length=64)
+    description: str | None = None
+    website: str | None = None
+
+
 class NetworkPublic(NetworkBase):
     id: int
+
+
+class NetworksPublic(SQLModel):
+    data: list[NetworkPublic]
+    count: int
 
 
 class MembershipBase(SQLModel):
@@ -41,5 +57,21 @@ class Membership(MembershipBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
+class MembershipCreate(SQLModel):
+    organisation_id: int
+    level: str = Field(default="member", min_length=1, max_length=64)
+    joined_on: date | None = None
+
+
+class MembershipUpdate(SQLModel):
+    level: str | None = Field(default=None, min_length=1, max_length=64)
+    joined_on: date | None = None
+
+
 class MembershipPublic(MembershipBase):
     id: int
+
+
+class MembershipsPublic(SQLModel):
+    data: list[MembershipPublic]
+    count: int

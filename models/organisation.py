@@ -70,6 +70,8 @@ class OrganisationPublic(OrganisationBase):
     hq_income_group: str | None
     lmic_hq: bool
     works_in_lmic: bool
+    # private: filled only for the organisation's own members and the staff, else null
+    contact_email: str | None = None
 
 
 class OrganisationsPublic(SQLModel):

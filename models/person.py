@@ -50,6 +50,8 @@ class Person(PersonBase, table=True):
 
 class PersonPublic(PersonBase):
     id: int
+    # private: filled only for the person's organisation's members and the staff, else null
+    email: str | None = None
 
 
 class PeoplePublic(SQLModel):

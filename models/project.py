@@ -36,8 +36,14 @@ class ProjectBase(SQLModel):
     funding_call_text: str = long_text()
 
 
+class ParticipantIn(SQLModel):
+    organisation_id: int
+    role: ParticipantRole = ParticipantRole.PARTNER
+
+
 class ProjectCreate(ProjectBase):
-    pass
+    # A member's own organisation is added as "lead" when it is not among them.
+    participants: list[ParticipantIn] = []
 
 
 class ProjectUpdate(SQLModel):
@@ -54,6 +60,11 @@ class ProjectUpdate(SQLModel):
     funder: str | None = None
     programme: str | None = None
     source_url: str | None = None
+    funding_call_id: str | None = None
+    funding_call_title: str | None = None
+    funding_call_text: str | None = None
+    # replaces the whole list when sent; a member's own organisation must stay among them
+    participants: list[ParticipantIn] | None = None
 
 
 class Project(ProjectBase, table=True):

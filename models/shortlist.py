@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
+from pydantic import field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -22,10 +24,21 @@ class ShortlistCreate(ShortlistBase):
     pass
 
 
+def _not_null(value: object) -> object:
+    """Omit a field to leave it unchanged; an explicit null is refused for non-nullable fields."""
+    if value is None:
+        raise ValueError("may be omitted but not null")
+    return value
+
+
 class ShortlistUpdate(SQLModel):
+    """Only the fields sent change; `call_id: null` detaches the list from its call."""
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     call_id: int | None = None
     notes: str | None = None
+
+    reject_null = field_validator("name", "notes", mode="before")(_not_null)
 
 
 class Shortlist(ShortlistBase, table=True):
@@ -42,12 +55,16 @@ class ShortlistEntryBase(SQLModel):
 
 
 class ShortlistEntryCreate(ShortlistEntryBase):
-    pass
+    """Without `position`, the entry goes to the end of the list."""
 
 
 class ShortlistEntryUpdate(SQLModel):
+    """Only the fields sent change."""
+
     note: str | None = Field(default=None, max_length=2000)
     position: int | None = Field(default=None, ge=0)
+
+    reject_null = field_validator("note", "position", mode="before")(_not_null)
 
 
 class ShortlistEntry(ShortlistEntryBase, table=True):
@@ -78,3 +95,8 @@ class ShortlistPublic(ShortlistBase):
 class ShortlistsPublic(SQLModel):
     data: list[ShortlistPublic]
     count: int
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"

@@ -104,7 +104,7 @@ def copy_network(indexed: Indexed, folder: Path) -> tuple[str, Path]:
     return f"sqlite:///{path}", index
 
 
-def _people_and_users(
+def people_and_users(
     engine: Engine, ids: dict[str, int]
 ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, str]]]:
     a, b = ids["malaria_ngo"], ids["maternal"]
@@ -157,7 +157,7 @@ def api(indexed: Indexed, tmp_path: Path) -> Iterator[Api]:
         database_url=url, index_path=index, embedding_model="minilm", jobs_dir=tmp_path / "jobs"
     )
     engine = make_engine(url)
-    people, user_ids, headers = _people_and_users(engine, indexed.ids)
+    people, user_ids, headers = people_and_users(engine, indexed.ids)
     try:
         with TestClient(create_app(settings, engine=engine)) as client:
             yield Api(client, engine, url, indexed.ids, headers, people, user_ids)
