@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import BackgroundTasks, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.services.auth import ANONYMOUS, BAD_KEY, Principal, authenticate
+from api.services.auth import ANONYMOUS, BAD_KEY, Principal, authenticate, record_key_use
 from api.services.catalogue import PageParams
 from api.services.errors import NotAuthenticated
 from api.services.search_index import load_index
@@ -42,13 +42,18 @@ def get_principal(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    after: BackgroundTasks,
 ) -> Principal:
-    """Anonymous without an Authorization header; 401 for one that is not a valid Bearer key."""
+    """Anonymous without an Authorization header; 401 for one that is not a valid Bearer key.
+    The key's use is recorded after the answer is sent."""
     if credentials is None:
         if request.headers.get("authorization"):
             raise NotAuthenticated(BAD_KEY)
         return ANONYMOUS
-    return authenticate(session, credentials.credentials)
+    check = authenticate(session, credentials.credentials)
+    if check.use_due:
+        after.add_task(record_key_use, request.app.state.engine, check.key_id)
+    return check.principal
 
 
 def get_search(

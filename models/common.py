@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
 
 
@@ -27,5 +29,27 @@ def short_code(default: str | None = None, *, index: bool = False) -> Any:
     return Field(default=default, sa_type=String(32), index=index)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on every backend: SQLite keeps no offset, so values read back
+    from it are marked UTC (everything healthmatch writes is UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
 def timestamp() -> Any:
-    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    return Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def optional_timestamp() -> Any:
+    return Field(default=None, sa_type=UTCDateTime)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
-from models.common import long_text, short_code, timestamp
+from models.common import long_text, optional_timestamp, short_code, timestamp
 
 
 class JobState(StrEnum):
@@ -54,8 +53,8 @@ class ImportJob(ImportJobBase, table=True):
     error: str = long_text()
     created_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
     created_at: datetime = timestamp()
-    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    started_at: datetime | None = optional_timestamp()
+    finished_at: datetime | None = optional_timestamp()
 
 
 class ImportJobPublic(ImportJobBase):

@@ -7,10 +7,10 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime
+from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from models.common import short_code, timestamp
+from models.common import optional_timestamp, short_code, timestamp
 
 
 class Role(StrEnum):
@@ -55,8 +55,8 @@ class ApiKey(SQLModel, table=True):
     prefix: str = Field(max_length=16, unique=True)  # shown to users to tell their keys apart
     key_hash: str = Field(max_length=64)  # sha256 hex of the whole key
     created_at: datetime = timestamp()
-    last_used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_used_at: datetime | None = optional_timestamp()
+    revoked_at: datetime | None = optional_timestamp()
 
 
 def hash_api_key(key: str) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from models.common import timestamp
+from models.common import optional_timestamp, timestamp
 
 
 class WebsiteSourceBase(SQLModel):
@@ -26,7 +26,7 @@ class WebsiteSource(WebsiteSourceBase, table=True):
     __tablename__ = "website_source"
 
     id: int | None = Field(default=None, primary_key=True)
-    last_crawled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_crawled_at: datetime | None = optional_timestamp()
     last_status: str = ""  # "ok: 12 projects, 1 page skipped" or "failed: reason"
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()

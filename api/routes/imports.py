@@ -6,7 +6,6 @@ is refused before its body is parsed; the body is capped by `api_max_upload_mb` 
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -96,10 +95,6 @@ def stop_jobs(app: FastAPI) -> None:
 
 def _public(request: Request, job: ImportJob) -> ImportJobPublic:
     public = ImportJobPublic.model_validate(job)
-    for name in ("created_at", "started_at", "finished_at"):  # SQLite hands back naive UTC
-        value = getattr(public, name)
-        if value is not None and value.tzinfo is None:
-            setattr(public, name, value.replace(tzinfo=UTC))
     runner = _runner(request.app)
     if job.state == JobState.RUNNING and runner is not None and job.id is not None:
         live = runner.progress(job.id)

@@ -11,9 +11,12 @@ the functions below; routes only pass the principal on. Roles:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from api.services.errors import Forbidden, NotAuthenticated
@@ -21,6 +24,7 @@ from models.common import utcnow
 from models.person import Person, Visibility
 from models.user import ApiKey, Role, User, hash_api_key
 
+logger = logging.getLogger(__name__)
 # last_used_at is written at most this often per key, so reads do not each cost a write
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 BAD_KEY = "invalid, revoked or expired API key"
@@ -56,8 +60,18 @@ class Principal:
 ANONYMOUS = Principal()
 
 
-def authenticate(session: Session, key: str) -> Principal:
-    """The principal of an API key; `NotAuthenticated` when it is unknown, revoked or inactive."""
+@dataclass(frozen=True)
+class KeyCheck:
+    principal: Principal
+    key_id: int
+    use_due: bool  # last_used_at is older than LAST_USED_RESOLUTION: record this use
+
+
+def authenticate(session: Session, key: str) -> KeyCheck:
+    """The principal of an API key; `NotAuthenticated` when it is unknown, revoked or inactive.
+
+    Reads only: recording the use (`record_key_use`) is left to the caller, after the answer, so
+    that a long import holding SQLite's write lock never delays a read."""
     if not key.startswith("hm_") or len(key) > 200:
         raise NotAuthenticated(BAD_KEY)
     row = session.exec(
@@ -68,21 +82,27 @@ def authenticate(session: Session, key: str) -> Principal:
     if row is None:
         raise NotAuthenticated(BAD_KEY)
     api_key, user = row
-    if api_key.revoked_at is not None or not user.is_active:
+    if api_key.revoked_at is not None or not user.is_active or api_key.id is None:
         raise NotAuthenticated(BAD_KEY)
-    _touch(session, api_key)
-    return Principal(role=Role(user.role), user_id=user.id, organisation_id=user.organisation_id)
-
-
-def _touch(session: Session, api_key: ApiKey) -> None:
-    now = utcnow()
     last = api_key.last_used_at
-    if last is not None and last.tzinfo is None:  # SQLite hands back naive datetimes
-        last = last.replace(tzinfo=now.tzinfo)
-    if last is None or now - last > LAST_USED_RESOLUTION:
-        api_key.last_used_at = now
-        session.add(api_key)
-        session.commit()
+    due = last is None or utcnow() - last > LAST_USED_RESOLUTION
+    principal = Principal(
+        role=Role(user.role), user_id=user.id, organisation_id=user.organisation_id
+    )
+    return KeyCheck(principal, api_key.id, due)
+
+
+def record_key_use(engine: Engine, key_id: int) -> None:
+    """Best effort: a busy or unavailable database skips this record, never the request."""
+    try:
+        with Session(engine) as session:
+            api_key = session.get(ApiKey, key_id)
+            if api_key is not None:
+                api_key.last_used_at = utcnow()
+                session.add(api_key)
+                session.commit()
+    except OperationalError as exc:
+        logger.info("API key use not recorded (database busy): %s", exc)
 
 
 # --- checks ---------------------------------------------------------------------------------
