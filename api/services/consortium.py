@@ -89,8 +89,11 @@ def call_rules(call: Call, lead: int, overrides: RuleOverrides) -> tuple[Rules, 
     sources: dict[str, str] = {}
     for name in READ_FROM_CALL:
         values[name], sources[name] = _chosen(name, overrides, parsed, defaults.get(name, 0))
-    if values["min_size"] > values["max_size"] and overrides.max_size is None:
-        values["max_size"] = values["min_size"]
+    if values["min_size"] > values["max_size"]:  # the user's setting wins over the other bound
+        if overrides.max_size is None:
+            values["max_size"] = values["min_size"]
+        elif overrides.min_size is None:
+            values["min_size"] = values["max_size"]
     types = overrides.required_types or parsed.required_types
     if types:
         sources["required_types"] = (
@@ -124,9 +127,11 @@ def propose_for_call(
     call = session.get(Call, call_id)
     if call is None:
         raise NotFound("call", call_id)
-    if str(lead) not in search.evidence.org_index:
-        raise NotFound("organisation", lead)
-    rules, sources = call_rules(call, lead, overrides or RuleOverrides())
+    overrides = overrides or RuleOverrides()
+    for org_id in (lead, *overrides.include, *overrides.exclude):
+        if str(org_id) not in search.evidence.org_index:
+            raise NotFound("organisation", org_id)
+    rules, sources = call_rules(call, lead, overrides)
     proposal = propose_consortia(search, call_query(call), rules, alternatives=alternatives)
     return ConsortiumReport(call_id, call.title, proposal, sources)
 

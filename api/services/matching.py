@@ -104,8 +104,13 @@ def _check(kind: str, values: Iterable[str], known: Iterable[str]) -> None:
     allowed = {value.casefold() for value in known}
     for value in values:
         if value.strip().casefold() not in allowed:
-            names = ", ".join(sorted(set(known)))
-            raise InvalidFilter(f"unknown {kind} '{value}' (known: {names})")
+            names = sorted(set(known))
+            shown = (
+                ", ".join(names)
+                if len(names) <= 12
+                else f"{len(names)} codes, e.g. " + (", ".join(names[:5]) + ", ...")
+            )
+            raise InvalidFilter(f"unknown {kind} '{value}' (known: {shown})")
 
 
 def make_filters(

@@ -459,9 +459,17 @@ def test_lead_excluded_is_refused(api: Api) -> None:
     assert "the lead" in str(body["errors"])
 
 
-def test_rules_contradicting_the_call_are_refused(api: Api) -> None:
-    body = problem(propose(api, max_size=2), 422)  # the default minimum is 3
-    assert body["detail"] == "min_size (3) is larger than max_size (2)"
+def test_a_bound_set_alone_moves_the_default_other_bound(api: Api) -> None:
+    rules = ok(propose(api, max_size=2))["rules"]  # the default minimum is 3
+    assert rules["size"] == [2, 2]
+    assert rules["sources"]["max_size"] == "set by you"
+    assert ok(propose(api, min_size=7))["rules"]["size"] == [7, 7]  # the default maximum is 6
+
+
+def test_unknown_included_or_excluded_organisations_are_404(api: Api) -> None:
+    for field in ("include", "exclude"):
+        body = problem(propose(api, **{field: [9999]}), 404)
+        assert body["detail"] == "organisation 9999 not found"
 
 
 def test_a_missing_lead_in_the_body_is_refused(api: Api) -> None:
