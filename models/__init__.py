@@ -7,6 +7,14 @@ from models.call import Call, CallCreate, CallPublic, CallsPublic, CallStatus
 from models.embedding import EmbeddingCache
 from models.feedback import Feedback, FeedbackContext, FeedbackCreate, FeedbackPublic
 from models.job import ImportJob, ImportJobPublic, JobState
+from models.mailing import (
+    Channel,
+    Delivery,
+    Frequency,
+    MailPreference,
+    MessageState,
+    OutboxMessage,
+)
 from models.network import Membership, MembershipPublic, Network, NetworkPublic
 from models.organisation import (
     Organisation,
@@ -39,18 +47,23 @@ __all__ = [
     "CallPublic",
     "CallStatus",
     "CallsPublic",
+    "Channel",
     "Country",
+    "Delivery",
     "EmbeddingCache",
     "Feedback",
     "FeedbackContext",
     "FeedbackCreate",
     "FeedbackPublic",
+    "Frequency",
     "ImportJob",
     "ImportJobPublic",
     "IncomeGroup",
     "JobState",
+    "MailPreference",
     "Membership",
     "MembershipPublic",
+    "MessageState",
     "Network",
     "NetworkPublic",
     "OrgType",
@@ -59,6 +72,7 @@ __all__ = [
     "OrganisationPublic",
     "OrganisationUpdate",
     "OrganisationsPublic",
+    "OutboxMessage",
     "ParticipantPublic",
     "ParticipantRole",
     "PeoplePublic",
