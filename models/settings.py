@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEFAULT_INDEX = Path("healthmatch.index")
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"  # plain SMTP (a local relay)
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (usually port 587)
+    SSL = "ssl"  # TLS from the first byte (usually port 465)
 
 
 class Settings(BaseSettings):
@@ -61,6 +68,40 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = Field(default=20.0, gt=0)
     fetch_min_interval_s: float = Field(
         default=1.0, ge=0, description="Pause between two requests to the same host."
+    )
+
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server that sends member mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.NONE,
+        description="none, starttls (upgrade a plain connection) or ssl (TLS from the start).",
+    )
+    smtp_username: str = Field(default="", description="SMTP login; empty: no authentication.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one SMTP exchange.")
+    smtp_retries: int = Field(
+        default=3, ge=0, description="Retries of a message the server could not take for now."
+    )
+    smtp_retry_base_s: float = Field(
+        default=1.0, ge=0, description="First pause between retries; doubled after each."
+    )
+    mail_from: str = Field(
+        default="healthmatch <noreply@localhost>", description="From: of the mail to members."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address of this API, where the unsubscribe links in mail point.",
+    )
+
+    digest_fit_top: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="A call fits a member ranked among the first this many members for it.",
+    )
+    digest_min_score: float = Field(
+        default=0.0,
+        description="...and scoring at least this (standardised: 0 is the average organisation).",
     )
 
     @field_validator("fetch_cache_dir", mode="before")

@@ -9,6 +9,7 @@ content type, and a body that validates against the documented schema.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,5 +114,7 @@ def test_no_server_errors_and_answers_match_the_schema(
         command, capture_output=True, text=True, timeout=900, cwd=tmp_path, check=False
     )
     output = result.stdout + result.stderr
+    summary = re.search(r"(\d+) generated, .*", output)
+    print(f"schemathesis as {role or 'anonymous'}: {summary.group(0) if summary else '?'}")
     assert result.returncode == 0, output[-6000:]
     assert "No issues found" in output or "passed" in output, output[-3000:]
