@@ -16,6 +16,7 @@ from api.routes import (
     feedback,
     health,
     imports,
+    mailing,
     matching,
     me,
     networks,
@@ -39,6 +40,7 @@ ROUTERS = (
     shortlists,
     feedback,
     imports,
+    mailing,
 )
 DESCRIPTION = """
 Partners, funding calls and consortia for the members of international health-cooperation
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             allow_headers=["Authorization", "Content-Type"],
         )
     app.include_router(health.router)
+    app.include_router(mailing.unsubscribe_router)  # the link in every message, not /api/v1
     v1 = APIRouter(prefix=API_PREFIX)
     for module in ROUTERS:
         v1.include_router(module.router)

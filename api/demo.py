@@ -1,6 +1,10 @@
 """The demo network: a fresh database holding health-related public data, shipped in the package.
 
 See `api/demo_data/README.md` for what is in it and its licence (CC BY 4.0, © European Union).
+
+Every demo organisation without a contact e-mail gets a fake one on a reserved domain
+(`org-{id}@members.healthmatch-demo.example`, RFC 2606: it can never reach anyone), so that
+digests and forwarded calls over the demo have recipients (send them to a local SMTP server).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 DEMO_SOURCE = "cordis-he"  # the demo is a subset of the cordis-he evidence: same identities
 DEMO_SLUG = "healthmatch-demo"
 DEMO_USER = "secretariat@demo.healthmatch.example"
+DEMO_MAIL_DOMAIN = "members.healthmatch-demo.example"
 
 
 class NotADemoDatabase(Exception):
@@ -65,6 +70,7 @@ def load_demo(
         calls = read_open_calls(folder / "open-calls.jsonl.gz")
         reports.append(import_open_calls(session, calls, progress=progress))
         add_demo_network(session)
+        add_demo_addresses(session)
     load_demo_vectors(engine, settings.embedding_model)
     reports.append(build_index(engine, settings, stage_progress(progress)))
     return reports
@@ -130,6 +136,18 @@ def add_demo_network(session: Session) -> Network:
     )
     session.flush()
     return network
+
+
+def add_demo_addresses(session: Session) -> int:
+    """A fake contact e-mail on a reserved domain for each organisation without one."""
+    organisations = session.exec(
+        select(Organisation).where(col(Organisation.contact_email) == "")
+    ).all()
+    for organisation in organisations:
+        organisation.contact_email = f"org-{organisation.id}@{DEMO_MAIL_DOMAIN}"
+        session.add(organisation)
+    session.flush()
+    return len(organisations)
 
 
 def add_demo_user(session: Session) -> IssuedKey:

@@ -8,6 +8,7 @@ from api.cli import (  # noqa: F401  (registers commands)
     db,
     evaluate,
     imports,
+    mailing,
     scrape,
     search,
     server,
