@@ -33,6 +33,7 @@ BOILERPLATE = frozenset(
         "deliverable",
         "deliverables",
         "develop",
+        "developing",
         "development",
         "dissemination",
         "document",
@@ -68,6 +69,7 @@ BOILERPLATE = frozenset(
         "results",
         "scope",
         "set",
+        "specific",
         "support",
         "topic",
         "website",
@@ -142,6 +144,11 @@ def best_passage(view: QueryView, doc_vector: np.ndarray | None, terms: tuple[st
     return view.passages[int(np.argmax(counts))]
 
 
+def shown(term: str) -> bool:
+    """A shared term worth showing: not boilerplate, not a bare number (years, codes)."""
+    return term not in BOILERPLATE and not term.isdigit()
+
+
 def shared_terms(
     view: QueryView,
     doc_terms: sp.csr_matrix | None,
@@ -154,7 +161,7 @@ def shared_terms(
     org_weights = np.asarray(doc_terms[docs].max(axis=0).toarray()).ravel()
     product = np.asarray(view.terms.multiply(org_weights).toarray()).ravel()
     terms = (str(vocabulary[i]) for i in np.argsort(-product, kind="stable") if product[i] > 0)
-    return tuple(itertools.islice((t for t in terms if t not in BOILERPLATE), limit))
+    return tuple(itertools.islice((t for t in terms if shown(t)), limit))
 
 
 def overlap(
