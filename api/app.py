@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
-from api import errors, openapi
+from api import errors, openapi, web
 from api.limits import BodyLimit
 from api.routes import (
     calls,
@@ -97,5 +97,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in ROUTERS:
         v1.include_router(module.router)
     app.include_router(v1)
+    web.install(app)
     openapi.install(app)
     return app

@@ -38,6 +38,7 @@ from models.provenance import Provenance
 from models.reference import Country, IncomeGroup
 from models.shortlist import Shortlist, ShortlistEntry, ShortlistPublic
 from models.user import ApiKey, Role, User, UserPublic
+from models.web_session import WebSession
 from models.website import WebsiteSource, WebsiteSourcePublic
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "User",
     "UserPublic",
     "Visibility",
+    "WebSession",
     "WebsiteSource",
     "WebsiteSourcePublic",
 ]

@@ -37,6 +37,8 @@ class User(UserBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = timestamp()
+    # scrypt hash for the web sign-in (api.services.passwords); empty: cannot sign in
+    password_hash: str = Field(default="", max_length=300)
 
 
 class UserPublic(UserBase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -12,6 +13,8 @@ from sqlmodel import Session
 from api.cli.common import app, cli_errors
 from api.services import users
 from api.services.errors import Conflict, InvalidInput, NotFound
+from api.services.passwords import check_strength, hash_password
+from api.services.web_sessions import close_user_sessions
 from models.db import session_scope, temporary_engine
 from models.migrate import require_current
 from models.user import Role
@@ -63,6 +66,35 @@ def users_list() -> None:
             for u in users.list_users(session)
         ]
     typer.echo("\n".join(rows) if rows else "no users")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Argument(help="The user who signs in to the web pages.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin (one line).")
+    ] = False,
+) -> None:
+    """Set the password of the web sign-in (asked twice, hidden); signs out its sessions."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_strength(password)
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    with user_session() as session:
+        user = users.get_user(session, email)
+        user.password_hash = hash_password(password)
+        session.add(user)
+        session.flush()
+        assert user.id is not None
+        user_id, address = user.id, user.email
+    with user_session() as session:
+        close_user_sessions(session, user_id)
+    typer.echo(f"password set for {address}")
 
 
 @keys_app.command("create")

@@ -1,0 +1,1 @@
+"""The page routers, included by `api.web.install` in this order."""
