@@ -10,17 +10,20 @@ digests and forwarded calls over the demo have recipients (send them to a local 
 from __future__ import annotations
 
 import os
+import secrets
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.db import session_scope
 from models.network import Membership, Network
 from models.organisation import Organisation
+from models.project import ProjectParticipant
 from models.settings import Settings
 from models.user import Role
 from scrapers.call_imports import import_open_calls, read_open_calls
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 DEMO_SOURCE = "cordis-he"  # the demo is a subset of the cordis-he evidence: same identities
 DEMO_SLUG = "healthmatch-demo"
 DEMO_USER = "secretariat@demo.healthmatch.example"
+DEMO_MEMBER = "member@demo.healthmatch.example"
 DEMO_MAIL_DOMAIN = "members.healthmatch-demo.example"
 
 
@@ -150,20 +154,57 @@ def add_demo_addresses(session: Session) -> int:
     return len(organisations)
 
 
-def add_demo_user(session: Session) -> IssuedKey:
-    """A secretariat user of the demo and a fresh API key for it (the key is not stored)."""
+@dataclass(frozen=True)
+class DemoAccess:
+    """How to use the demo: the secretariat's API key, and web sign-ins (e-mail, password)."""
+
+    key: IssuedKey
+    signins: list[tuple[str, str, str]]  # (who, e-mail, password)
+
+    def signin_text(self) -> str:
+        lines = [f"{who}: {email}  password: {password}" for who, email, password in self.signins]
+        return "\n".join(lines) + "\n"
+
+
+def add_demo_users(session: Session) -> DemoAccess:
+    """A demo secretariat (API key and password) and a demo member of the organisation with the
+    most projects (password), so that both the API and the pages can be tried at once."""
+    from api.services.passwords import hash_password
     from api.services.users import add_user, create_key
 
-    add_user(session, email=DEMO_USER, role=Role.SECRETARIAT, name="Demo secretariat")
-    return create_key(session, email=DEMO_USER, name="demo")
+    secretariat = add_user(session, email=DEMO_USER, role=Role.SECRETARIAT, name="Demo secretariat")
+    org = _busiest_organisation(session)
+    member = add_user(
+        session, email=DEMO_MEMBER, role=Role.MEMBER, organisation_id=org.id, name="Demo member"
+    )
+    signins = []
+    for who, user in (("secretariat", secretariat), (f"member of {org.name}", member)):
+        password = secrets.token_urlsafe(12)
+        user.password_hash = hash_password(password)
+        session.add(user)
+        signins.append((who, user.email, password))
+    return DemoAccess(create_key(session, email=DEMO_USER, name="demo"), signins)
 
 
-def write_key_file(path: Path, key: str) -> None:
-    """The demo key beside the demo database, readable by its owner only."""
+def _busiest_organisation(session: Session) -> Organisation:
+    count = func.count(col(ProjectParticipant.project_id))
+    row = session.exec(
+        select(Organisation)
+        .join(ProjectParticipant, col(ProjectParticipant.organisation_id) == col(Organisation.id))
+        .group_by(col(Organisation.id))
+        .order_by(count.desc(), col(Organisation.id))
+    ).first()
+    if row is None:
+        raise LookupError("the demo network has no organisation with projects")
+    return row
+
+
+def write_secret_file(path: Path, text: str) -> None:
+    """A demo secret beside the demo database, readable by its owner only."""
     path.unlink(missing_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
+        handle.write(text)
 
 
 def is_demo_database(session: Session) -> bool:

@@ -13,11 +13,11 @@ from api.cli.common import app, cli_errors, err, progress_bars
 from api.cli.search import search_errors
 from api.demo import (
     NotADemoDatabase,
-    add_demo_user,
+    add_demo_users,
     demo_settings,
     is_demo_database,
     load_demo,
-    write_key_file,
+    write_secret_file,
 )
 from models.db import session_scope, temporary_engine
 from models.migrate import require_current, upgrade
@@ -54,12 +54,14 @@ def demo(
         with temporary_engine(url) as engine, progress_bars() as progress:
             reports = load_demo(engine, progress, settings)
             with session_scope(engine) as session:
-                issued = add_demo_user(session)
+                access = add_demo_users(session)
     for report in reports:
         typer.echo(report.summary())
-    key_file = Path(f"{db}.key")
-    write_key_file(key_file, issued.key)
-    typer.echo(f"API key of the demo secretariat ({issued.user_email}) written to {key_file}")
+    key_file, signin_file = Path(f"{db}.key"), Path(f"{db}.signin")
+    write_secret_file(key_file, access.key.key + "\n")
+    write_secret_file(signin_file, access.signin_text())
+    typer.echo(f"API key of the demo secretariat ({access.key.user_email}) written to {key_file}")
+    typer.echo(f"web sign-ins of the demo secretariat and a demo member written to {signin_file}")
     if not no_serve:
         _run_server(settings, host, port)
 
@@ -74,7 +76,7 @@ def _remove_old_demo(db: Path, url: str) -> None:
         ours = False
     if not ours:
         raise NotADemoDatabase(db)
-    for suffix in ("", "-wal", "-shm", ".key"):
+    for suffix in ("", "-wal", "-shm", ".key", ".signin"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -45,6 +46,7 @@ def test_demo_serves_health_and_data(tmp_path: Path) -> None:
         orgs = httpx.get(f"{base}/organisations?limit=1").json()
         assert orgs["count"] == 400
         check_readme_walkthrough(base, tmp_path / "demo.db.key")
+        check_demo_signin(f"http://127.0.0.1:{port}", tmp_path / "demo.db.signin")
     finally:
         server.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
         server.wait(timeout=20)
@@ -70,3 +72,19 @@ def check_readme_walkthrough(base: str, key_file: Path) -> None:
     )
     assert proposal.status_code == 200, proposal.text
     assert proposal.json()["consortia"], proposal.json()
+
+
+def check_demo_signin(site: str, signin_file: Path) -> None:
+    """The member sign-in the demo writes opens a session on the pages."""
+    assert signin_file.stat().st_mode & 0o077 == 0
+    member = next(line for line in signin_file.read_text().splitlines() if "member" in line)
+    email, password = member.split(": ", 1)[1].split("  password: ")
+    with httpx.Client(base_url=site) as client:
+        page = client.get("/signin").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        answer = client.post(
+            "/signin", data={"email": email, "password": password, "csrf_token": token.group(1)}
+        )
+        assert answer.status_code in (302, 303), answer.text
+        assert "hm_session" in client.cookies
