@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -197,9 +199,14 @@ def call_query(call: Call) -> Query:
     )
 
 
-def calls_from_db(session: Session, *, open_only: bool) -> list[Query]:
-    """The calls (only those with status `open` when `open_only`), in id order."""
+def calls_from_db(session: Session, *, open_only: bool, today: date | None = None) -> list[Query]:
+    """The calls, in id order; with `open_only`, those with status `open` whose next deadline
+    (when `today` is given) has not passed."""
     query = select(Call).order_by(col(Call.id))
     if open_only:
         query = query.where(col(Call.status) == CallStatus.OPEN)
+        if today is not None:
+            query = query.where(
+                or_(col(Call.next_deadline).is_(None), col(Call.next_deadline) >= today)
+            )
     return [call_query(call) for call in session.exec(query).all()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from datetime import date
 from typing import Any, Literal
 
 from sqlmodel import Session
@@ -183,10 +184,12 @@ def calls_for_organisation(
     org_id: int,
     top: int = 10,
     open_only: bool = True,
+    today: date | None = None,
 ) -> Ranking:
-    """The calls of the database that fit one organisation best (open calls only by default)."""
+    """The calls of the database that fit one organisation best; by default only open calls
+    whose deadline has not passed (`today`: the date to judge that by, default the real one)."""
     name = _organisation_name(search, org_id)
-    calls = calls_from_db(session, open_only=open_only)
+    calls = calls_from_db(session, open_only=open_only, today=today or date.today())
     try:
         hits = search.calls_for(str(org_id), calls, top=top)
     except UnknownOrganisation as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -340,6 +341,19 @@ def test_calls_from_db_open_only(world: World) -> None:
         str(world.ids["malaria_call"]),
         str(world.ids["nutrition_call"]),
     }
+
+
+def test_calls_past_their_deadline_are_not_open_calls(copy: World) -> None:
+    with Session(copy.engine) as session:
+        call = session.get(Call, copy.ids["nutrition_call"])
+        assert call is not None
+        call.next_deadline = date(2026, 9, 2)
+        session.add(call)
+        session.commit()
+        before = calls_from_db(session, open_only=True, today=date(2026, 9, 2))
+        after = calls_from_db(session, open_only=True, today=date(2026, 9, 3))
+    assert str(copy.ids["nutrition_call"]) in {c.id for c in before}
+    assert {c.id for c in after} == {str(copy.ids["malaria_call"])}
 
 
 # --- searching ---------------------------------------------------------------------------------
