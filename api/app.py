@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         BodyLimit,
         default=settings.api_max_body_kb * 1024,
         uploads=settings.api_max_upload_mb * 1024 * 1024,
-        upload_prefixes=(f"{API_PREFIX}/imports",),
+        upload_prefixes=(f"{API_PREFIX}/imports", "/secretariat/imports"),
     )
     if settings.cors_origin_list():
         app.add_middleware(

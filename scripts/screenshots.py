@@ -6,7 +6,10 @@ Without --db a fresh demo database is built in a temporary folder (`healthmatch 
 The database is brought to the current schema, a member user bound to the first search result is
 created (or updated) with a random password, the app is served on a free loopback port, and the
 pages are saved as PNGs into --out (git-ignored): search with results (English and French), an
-organisation, sign-in, and that organisation's edit form (empty and with validation errors).
+organisation, sign-in, and that organisation's edit form (empty and with validation errors); the
+calls, a call's page with consortium builder results, the shortlist saved from it, the map (all
+themes and one theme), and, signed in as a secretariat user made the same way, the secretariat
+page and the digest preview.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
@@ -37,6 +41,7 @@ from models.user import Role, User  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 MEMBER = "screenshots-member@demo.healthmatch.example"
+STAFF = "screenshots-staff@demo.healthmatch.example"
 
 
 def build_demo(folder: Path) -> Path:
@@ -55,13 +60,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def member_for(engine: object, organisation_id: int) -> str:
-    """A member of `organisation_id` with a fresh random password; returns the password."""
+def member_for(
+    engine: object, organisation_id: int | None, email: str = MEMBER, role: Role = Role.MEMBER
+) -> str:
+    """A user (a member of `organisation_id`, or staff) with a fresh random password; returns
+    the password."""
     password = secrets.token_urlsafe(16)
     with Session(engine) as session:  # type: ignore[arg-type]
-        user = session.exec(select(User).where(col(User.email) == MEMBER)).first()
+        user = session.exec(select(User).where(col(User.email) == email)).first()
         if user is None:
-            user = User(email=MEMBER, role=Role.MEMBER, name="Screenshot member")
+            user = User(email=email, role=role, name="Screenshot user")
+        user.role = role
         user.organisation_id = organisation_id
         user.password_hash = hash_password(password)
         user.is_active = True
@@ -101,6 +110,7 @@ def main() -> None:
         raise SystemExit(f"no result for {args.query!r}: try another --query")
     org_id = int(found.group(1))
     password = member_for(engine, org_id)
+    staff_password = member_for(engine, None, STAFF, Role.SECRETARIAT)
     args.out.mkdir(parents=True, exist_ok=True)
 
     from playwright.sync_api import sync_playwright
@@ -138,6 +148,33 @@ def main() -> None:
         shot("edit-errors")
         page.goto(f"{base}/search?q={args.query}")
         shot("search-signed-in")
+        page.goto(f"{base}/calls")
+        shot("calls")
+        call = re.search(r'href="/calls/(\d+)"', page.content())
+        if call is not None:
+            page.goto(f"{base}/calls/{call.group(1)}?build=1&lead={org_id}&k=3#results")
+            shot("call-builder")
+            page.locator("article.alternative").first.get_by_role(
+                "button", name="Save as shortlist"
+            ).click()
+            page.wait_for_url("**/shortlists/*")
+            shot("shortlist")
+        page.goto(f"{base}/map")
+        shot("map")
+        theme = page.locator("#f-theme option").nth(1).get_attribute("value")
+        if theme:
+            page.goto(f"{base}/map?{urlencode({'theme': theme})}")
+            shot("map-theme")
+        staff_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        page = staff_context.new_page()
+        page.goto(f"{base}/signin?next=/secretariat")
+        page.get_by_label("E-mail").fill(STAFF)
+        page.get_by_label("Password").fill(staff_password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/secretariat")
+        shot("secretariat")
+        page.goto(f"{base}/secretariat/digest?force=1")
+        shot("digest")
         browser.close()
     server.should_exit = True
     thread.join(timeout=10)

@@ -8,9 +8,16 @@ resource. Routes (see `routes/`):
   this" (the organisation's similar organisations) and "add to shortlist" (signed-in users);
 - `/organisations/{id}`: profile, people, projects with their countries, calls, look-alikes;
 - `/organisations/{id}/edit`: its own members and the staff only (403 for anyone else);
-- `/shortlists` (GET) and `/shortlists/add` (POST): the user's shortlists;
-- `/signin` (GET form, POST), `/signout` (POST);
-- `/map`, `/calls`, `/secretariat` (staff): placeholders for the pages to come.
+- `/shortlists` (GET), `/shortlists/add` (POST), `/shortlists/{id}` and its exports
+  `/shortlists/{id}/export.csv|.xlsx`: the user's shortlists;
+- `/calls`, `/calls/{id}`: the calls, a call's page with the members it fits and the consortium
+  builder (GET form: `build=1`, `lead`, `min_size`, `max_size`, `min_countries`, `min_lmic`,
+  `types`, `include`, `exclude`, `k`), and `/calls/{id}/shortlist` (POST: save a consortium);
+- `/map`: who works where, a server-side SVG tile grid map (`svg_map.py`) and its table;
+- `/secretariat` (staff): import jobs and uploads (`/secretariat/imports`), new calls with
+  `/secretariat/calls/{id}/forward` (preview, POST sends) and `/secretariat/digest` (dry run,
+  POST sends); sending runs in the request, through the outbox;
+- `/signin` (GET form, POST), `/signout` (POST).
 
 How to add a page
 -----------------
@@ -31,8 +38,7 @@ How to add a page
    require every key in every language) and write `{{ t("my.key") }}` or
    `{{ t("my.key", count=3) }}` for `{count}` placeholders. Never translate data.
 5. Header link: append a `NavItem("nav.key", "/path", staff=True|False, signed_in=...,
-   prefixes=("/path",))` to `api.web.core.NAV` (replace the placeholder of `/map`, `/calls` or
-   `/secretariat` by removing its route from `routes/placeholders.py`).
+   prefixes=("/path",))` to `api.web.core.NAV`.
 
 Forms and CSRF
 --------------
@@ -53,9 +59,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from api.web.core import HERE, PageError, page_error_handler
-from api.web.routes import account, organisations, placeholders, search, shortlists
+from api.web.routes import (
+    account,
+    calls,
+    map,
+    organisations,
+    search,
+    secretariat,
+    shortlists,
+)
 
-ROUTERS = (search, organisations, shortlists, account, placeholders)
+ROUTERS = (search, organisations, shortlists, calls, map, secretariat, account)
 
 
 class CachedStatic(StaticFiles):
