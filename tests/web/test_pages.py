@@ -16,9 +16,11 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli
 from api.services.passwords import hash_password, verify_password
+from api.services.throttle import FailureThrottle
 from api.services.web_sessions import hash_token
 from api.web.core import safe_next
 from api.web.i18n import CATALOGUES, EN, from_accept_language
+from api.web.routes.account import SigninThrottles
 from models.common import utcnow
 from models.organisation import Organisation
 from models.settings import Settings, get_settings
@@ -496,3 +498,40 @@ def test_set_password_from_the_cli(
     finally:
         get_settings.cache_clear()
     assert sign_in(client, "secretariat", password=new).status_code == 303
+
+
+def test_repeated_failed_sign_ins_lock_that_email_for_a_while(
+    client: TestClient, site: Site
+) -> None:
+    email = Site.email("member_b")
+    site.app.state.signin_throttles = SigninThrottles()  # no failures of earlier tests
+    try:
+        for _ in range(5):
+            page = client.get("/signin").text
+            wrong = {"email": email, "password": "wrong password", "csrf_token": csrf_of(page)}
+            assert client.post("/signin", data=wrong).status_code == 400
+        page = client.get("/signin").text
+        right = {"email": email, "password": PASSWORD, "csrf_token": csrf_of(page)}
+        locked = client.post("/signin", data=right, follow_redirects=False)
+        assert locked.status_code == 429
+        assert int(locked.headers["Retry-After"]) > 0
+        assert "Too many failed sign-ins" in locked.text
+        assert "hm_session" not in client.cookies
+        assert sign_in(client, "member_a").status_code == 303  # other people still get in
+    finally:
+        del site.app.state.signin_throttles  # the module's other tests start unthrottled
+
+
+def test_the_throttle_forgets_failures_after_its_window() -> None:
+    now = [0.0]
+    throttle = FailureThrottle(max_failures=2, window_s=60, clock=lambda: now[0])
+    throttle.failed(["k"])
+    throttle.failed(["k"])
+    assert throttle.retry_after(["k"]) == 60
+    now[0] = 59.5
+    assert throttle.retry_after(["k"]) == 1
+    now[0] = 61
+    assert throttle.retry_after(["k"]) == 0
+    throttle.failed(["k"])
+    throttle.succeeded(["k"])
+    assert throttle.retry_after(["k"]) == 0
