@@ -13,7 +13,6 @@ receives, can refuse the next messages with a chosen reply, and can call a hook 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,16 +27,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from models.settings import Settings
+from tests.live_server import free_port  # re-exported for the mail tests
 
 Stage = Literal["rcpt", "data"]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (at the time of asking)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

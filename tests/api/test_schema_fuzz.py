@@ -13,20 +13,16 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from models.db import make_engine
 from models.settings import Settings
 from tests.api.conftest import Indexed, copy_network, people_and_users
-from tests.api.test_demo_server import free_port
+from tests.live_server import serve_in_thread
 
 CHECKS = ",".join(
     [
@@ -50,27 +46,10 @@ def live(
     )
     engine = make_engine(url)
     _people, _users, headers = people_and_users(engine, indexed.ids)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{base}/health", timeout=1)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
     try:
-        yield base, {role: h["Authorization"] for role, h in headers.items()}
+        with serve_in_thread(create_app(settings, engine=engine)) as base:
+            yield base, {role: h["Authorization"] for role, h in headers.items()}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 

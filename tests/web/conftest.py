@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -38,7 +35,7 @@ from tests.api.conftest import (  # noqa: F401
     indexed,
     people_and_users,
 )
-from tests.api.test_demo_server import free_port
+from tests.live_server import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
@@ -137,25 +134,8 @@ def sign_in(client: TestClient, role: str, password: str = PASSWORD) -> httpx.Re
 
 @pytest.fixture(scope="module")
 def live(site: Site) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{base}/health", timeout=1)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-    try:
+    with serve_in_thread(site.app) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _no_browser(reason: str) -> None:
