@@ -96,10 +96,8 @@ def stop_jobs(app: FastAPI) -> None:
 def _public(request: Request, job: ImportJob) -> ImportJobPublic:
     public = ImportJobPublic.model_validate(job)
     runner = _runner(request.app)
-    if job.state == JobState.RUNNING and runner is not None and job.id is not None:
-        live = runner.progress(job.id)
-        if live is not None:
-            public.stage, public.done, public.total = live.stage, live.done, live.total
+    if runner is not None:
+        public.stage, public.done, public.total = runner.shown_progress(job)
     return public
 
 

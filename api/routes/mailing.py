@@ -9,7 +9,6 @@ the background, one send run at a time per process; what it could not send stays
 from __future__ import annotations
 
 import html
-import threading
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -22,8 +21,8 @@ from api.deps import EngineDep, PageDep, PrincipalDep, SearchDep, SessionDep, Se
 from api.schemas import ExplanationOut
 from api.services import mail_preferences, outbox
 from api.services.auth import require_staff
-from api.services.digests import DigestPlan, decide_digests, plan_digests
-from api.services.forwarding import decide_forward, preview_forward
+from api.services.digests import Decided, DigestPlan, decide_digests, plan_digests
+from api.services.forwarding import Forwarded, decide_forward, preview_forward
 from api.services.matching import explanation_json
 from models.common import utcnow
 from models.mailing import Channel, MailPreferencePublic, MailPreferenceUpdate, MessageState
@@ -32,7 +31,6 @@ from models.settings import Settings
 router = APIRouter(tags=["mailing"])
 unsubscribe_router = APIRouter(tags=["mailing"])
 
-_SENDING = threading.Lock()  # one background send run at a time in this process
 
 SIGNED_IN: dict[int | str, dict[str, Any]] = {401: {"description": "No or invalid API key."}}
 STAFF: dict[int | str, dict[str, Any]] = {
@@ -161,8 +159,23 @@ class OutboxOut(_Out):
 
 
 def _send_in_background(engine: Engine, settings: Settings) -> None:
-    with _SENDING:
-        outbox.send_outbox(engine, settings)
+    outbox.send_outbox(engine, settings)  # send runs are serialised inside the service
+
+
+def _queued(
+    result: Forwarded | Decided, after: BackgroundTasks, engine: Engine, settings: Settings
+) -> DecidedOut:
+    """The messages decided (sent after the answer, in the background) and the members skipped."""
+    if result.messages:
+        after.add_task(_send_in_background, engine, settings)
+    return DecidedOut(
+        run_id=result.run_id,
+        messages=[
+            QueuedOut(organisation_id=org, message_id=m, state=MessageState.PENDING)
+            for org, m in result.messages.items()
+        ],
+        skipped=[SkippedOut(organisation_id=o, reason=r) for o, r in result.skipped.items()],
+    )
 
 
 def _since(day: date | None) -> datetime | None:
@@ -284,16 +297,7 @@ def forward_send(
         min_score=body.min_score,
         now=utcnow(),
     )
-    if forwarded.messages:
-        after.add_task(_send_in_background, engine, settings)
-    return DecidedOut(
-        run_id=forwarded.run_id,
-        messages=[
-            QueuedOut(organisation_id=org, message_id=m, state=MessageState.PENDING)
-            for org, m in forwarded.messages.items()
-        ],
-        skipped=[SkippedOut(organisation_id=o, reason=r) for o, r in forwarded.skipped.items()],
-    )
+    return _queued(forwarded, after, engine, settings)
 
 
 @router.get(
@@ -342,16 +346,7 @@ def digest_send(
     )
     session.close()
     decided = decide_digests(engine, settings, plan, now=now)
-    if decided.messages:
-        after.add_task(_send_in_background, engine, settings)
-    return DecidedOut(
-        run_id=decided.run_id,
-        messages=[
-            QueuedOut(organisation_id=org, message_id=m, state=MessageState.PENDING)
-            for org, m in decided.messages.items()
-        ],
-        skipped=[SkippedOut(organisation_id=o, reason=r) for o, r in decided.skipped.items()],
-    )
+    return _queued(decided, after, engine, settings)
 
 
 @router.get(

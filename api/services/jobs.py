@@ -280,6 +280,13 @@ class JobRunner:
         with self._lock:
             return self._live.get(job_id)
 
+    def shown_progress(self, job: ImportJob) -> tuple[str, int, int]:
+        """(stage, done, total) of a job: live while it runs here, else as stored."""
+        live = self.progress(job.id) if job.state == JobState.RUNNING and job.id else None
+        if live is not None:
+            return live.stage, live.done, live.total
+        return job.stage, job.done, job.total
+
     def recover(self) -> list[int]:
         """Jobs a previous process left: running -> interrupted; queued -> queued again (their
         ids, oldest first) if their upload is still there, else interrupted."""

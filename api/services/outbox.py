@@ -16,6 +16,7 @@ first one's message in flight as `unknown`.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -218,6 +219,9 @@ def _email(session: Session, settings: Settings, message: OutboxMessage) -> Emai
     )
 
 
+_SEND_RUN = threading.Lock()
+
+
 def send_outbox(
     engine: Engine,
     settings: Settings,
@@ -229,7 +233,24 @@ def send_outbox(
     sleep: Callable[[float], None] = time.sleep,
     report: SendReport | None = None,
 ) -> SendReport:
-    """One send run (see the module). `retry_now` ignores the backoff of pending messages."""
+    """One send run (see the module). `retry_now` ignores the backoff of pending messages.
+
+    Runs in one process are serialised: a second run would otherwise take the first one's
+    in-flight message for a dead run's and report it `unknown`."""
+    with _SEND_RUN:
+        return _send_run(engine, settings, now, retry_now, sender, progress, sleep, report)
+
+
+def _send_run(
+    engine: Engine,
+    settings: Settings,
+    now: datetime | None,
+    retry_now: bool,
+    sender: Sender | None,
+    progress: ProgressFactory | None,
+    sleep: Callable[[float], None],
+    report: SendReport | None,
+) -> SendReport:
     now = now or utcnow()
     report = report or SendReport()
     report.unknown.extend(mark_dead_runs(engine))

@@ -20,6 +20,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from api.services.outbox import SendReport, send_outbox
 from models.db import make_engine
 from models.mailing import MessageState, OutboxMessage
 from tests.api.smtp_server import LocalSmtp, Received, free_port, smtp_server_fixture  # noqa: F401
@@ -254,5 +255,38 @@ def test_refused_for_now_is_retried_in_the_run_and_for_good_is_failed(
         assert smtp_server.attempts == len(smtp_server.received) + 3  # 2 x 421, 1 x 550
         code, out = cli(cli_env, env, "outbox")
         assert "failed   1" in out and "550 5.1.1" in out, out
+    finally:
+        engine.dispose()
+
+
+def test_two_send_runs_in_one_process_never_take_each_other_for_dead(
+    demo: Db, smtp_server: LocalSmtp, cli_env: pytest.MonkeyPatch
+) -> None:
+    """An API background send and a page's send may overlap: the second run waits for the first
+    instead of marking its in-flight message `unknown`."""
+    env = demo.env(smtp_server) | {"HEALTHMATCH_SMTP_PORT": str(free_port())}
+    code, out = cli(cli_env, env, "digest", "--send", "--today", TODAY)  # SMTP down: all pending
+    assert code == 1, out
+    settings = demo.settings(smtp_server)
+    engine = make_engine(demo.url)
+    reports: list[SendReport] = []
+    second = threading.Thread(
+        target=lambda: reports.append(send_outbox(engine, settings, retry_now=True))
+    )
+
+    def start_second_run_mid_message(received: Received) -> None:
+        if len(smtp_server.received) == 1:  # the first run holds a message in `sending`
+            second.start()
+            time.sleep(0.5)  # time for a second run to misjudge it, if it could
+
+    smtp_server.on_message = start_second_run_mid_message
+    try:
+        reports.append(send_outbox(engine, settings, retry_now=True))
+        second.join(timeout=60)
+        assert not second.is_alive()
+        assert states(demo) == Counter({"sent": sum(states(demo).values())})
+        assert all(not report.unknown for report in reports)
+        got = recipients(smtp_server.received)
+        assert max(got.values()) == 1 and sum(got.values()) == sum(states(demo).values())
     finally:
         engine.dispose()

@@ -5,7 +5,6 @@ can say what was sent, skipped or failed."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -25,7 +24,7 @@ from api.web.core import CsrfForm, PageError, WebUserDep, form_list, form_text, 
 from matcher.search import PartnerSearch
 from models.call import Call
 from models.common import utcnow
-from models.job import ImportJob, ImportKind, JobState
+from models.job import ImportJob, ImportKind
 from models.mailing import OutboxMessage
 from models.organisation import Organisation
 from models.settings import Settings
@@ -33,7 +32,6 @@ from models.settings import Settings
 router = APIRouter(prefix="/secretariat")
 JOBS_SHOWN = 20
 NEW_CALL_DAYS = 30
-_SENDING = threading.Lock()  # one send run at a time from these pages
 
 
 def staff_user(user: WebUserDep) -> WebUser:
@@ -71,11 +69,8 @@ def _jobs(request: Request, session: Session) -> list[dict[str, Any]]:
     runner: jobs.JobRunner | None = getattr(request.app.state, "import_jobs", None)
     shown = []
     for job in rows:
-        stage, done, total = job.stage, job.done, job.total
-        if job.state == JobState.RUNNING and runner is not None and job.id is not None:
-            live = runner.progress(job.id)
-            if live is not None:
-                stage, done, total = live.stage, live.done, live.total
+        stored = (job.stage, job.done, job.total)
+        stage, done, total = runner.shown_progress(job) if runner else stored
         shown.append(
             {"job": job, "stage": stage, "done": done, "total": total, "state": str(job.state)}
         )
@@ -174,8 +169,7 @@ def forward_page(
 
 
 def _send(engine: Any, settings: Settings) -> outbox.SendReport:
-    with _SENDING:
-        return outbox.send_outbox(engine, settings)
+    return outbox.send_outbox(engine, settings)
 
 
 @router.post("/calls/{call_id}/forward", include_in_schema=False)
